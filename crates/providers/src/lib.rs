@@ -1,0 +1,1 @@
+//! Provider adapters: webhook signature checks and normalization into unified content changes.

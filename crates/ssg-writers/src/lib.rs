@@ -1,0 +1,1 @@
+//! Engine writers that turn unified content into Eleventy, Astro and Next.js data files.
