@@ -6,11 +6,23 @@
 #![deny(missing_docs)]
 
 mod change;
+pub mod contentful;
+pub mod decap;
 mod error;
+mod fields;
+pub mod foxy;
+mod github;
+mod html;
+pub mod portable_text;
 pub mod registry;
+pub mod rich_text;
+pub mod sanity;
 mod secret;
 mod settings;
 pub mod signature;
+pub mod shopify;
+pub mod snipcart;
+pub mod tina;
 
 pub use change::{Change, InventoryUpdate, Normalized, StockChange, StockTarget};
 pub use error::{AdapterError, ConfigError, SignatureError};

@@ -17,7 +17,36 @@ pub struct Factory {
 }
 
 /// Every provider this build knows. Adding a provider adds one line here.
-pub const FACTORIES: &[Factory] = &[];
+pub const FACTORIES: &[Factory] = &[
+    Factory {
+        name: crate::shopify::NAME,
+        build: crate::shopify::build,
+    },
+    Factory {
+        name: crate::decap::NAME,
+        build: crate::decap::build,
+    },
+    Factory {
+        name: crate::tina::NAME,
+        build: crate::tina::build,
+    },
+    Factory {
+        name: "sanity",
+        build: crate::sanity::build,
+    },
+    Factory {
+        name: "contentful",
+        build: crate::contentful::build,
+    },
+    Factory {
+        name: "snipcart",
+        build: crate::snipcart::build,
+    },
+    Factory {
+        name: "foxy",
+        build: crate::foxy::build,
+    },
+];
 
 /// The enabled adapters, by name.
 #[derive(Clone, Default)]
