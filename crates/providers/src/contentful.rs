@@ -296,17 +296,21 @@ impl ContentfulAdapter {
                     .to_string();
                 let slug =
                     text(self.field(resource, "slug")).map_or_else(|| slugify(&title), slugify);
-                let body_value = ["body", "content"]
+                let body_field = ["body", "content"]
                     .into_iter()
-                    .find_map(|k| self.field(resource, k));
-                let body = match body_value {
-                    Some(doc)
+                    .find_map(|k| Some((k, self.field(resource, k)?)));
+                let body = match body_field {
+                    Some((key, doc))
                         if doc.get("nodeType").and_then(Value::as_str) == Some("document") =>
                     {
+                        // Kept once, under its own key, rather than twice.
+                        if let Some(Value::Object(fields)) = provider_data.get_mut("fields") {
+                            fields.remove(key);
+                        }
                         provider_data.insert("rich_text".into(), doc.clone());
                         Some(to_html(doc, &|target| self.media_asset(target)))
                     }
-                    Some(Value::String(markdown)) => Some(markdown.clone()),
+                    Some((_, Value::String(markdown))) => Some(markdown.clone()),
                     _ => None,
                 };
                 let featured_image = ["featuredImage", "heroImage", "image", "coverImage"]

@@ -17,7 +17,11 @@ use unified_content::{ContentStatus, ContentType, UnifiedContent};
 const SECRET: &str = "sanity-test-secret";
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/fixtures/sanity/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read(format!(
+        "{}/tests/fixtures/sanity/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }
 
 fn received_at() -> DateTime<Utc> {
@@ -27,7 +31,11 @@ fn received_at() -> DateTime<Utc> {
 fn adapter() -> SanityAdapter {
     SanityAdapter::new(&Settings::from_table(
         "sanity",
-        [("webhook_secret", SECRET), ("project_id", "zp7mbokg"), ("dataset", "production")],
+        [
+            ("webhook_secret", SECRET),
+            ("project_id", "zp7mbokg"),
+            ("dataset", "production"),
+        ],
     ))
     .unwrap()
 }
@@ -37,14 +45,20 @@ fn signature(secret: &str, t: DateTime<Utc>, body: &[u8]) -> String {
     let ms = t.timestamp_millis();
     let mut message = format!("{ms}.").into_bytes();
     message.extend_from_slice(body);
-    format!("t={ms},v1={}", URL_SAFE_NO_PAD.encode(hmac_sha256(&Secret::new(secret), &message)))
+    format!(
+        "t={ms},v1={}",
+        URL_SAFE_NO_PAD.encode(hmac_sha256(&Secret::new(secret), &message))
+    )
 }
 
 /// The headers Sanity sends with a document webhook.
 fn headers(operation: &str, document_id: &str, signature: Option<&str>) -> HeaderMap {
     let mut h = HeaderMap::new();
     let mut put = |k: &'static str, v: &str| {
-        h.insert(HeaderName::from_static(k), HeaderValue::from_str(v).unwrap());
+        h.insert(
+            HeaderName::from_static(k),
+            HeaderValue::from_str(v).unwrap(),
+        );
     };
     put("content-type", "application/json; charset=utf-8");
     put("idempotency-key", "msg_2Tq8ZbEj3kLx9PfV");
@@ -69,7 +83,11 @@ fn signed_headers(operation: &str, document_id: &str, body: &[u8]) -> HeaderMap 
 async fn deliver(operation: &str, id: &str, file: &str) -> Vec<Change> {
     let body = fixture(file);
     let headers = signed_headers(operation, id, &body);
-    let request = WebhookRequest { headers: &headers, body: &body, received_at: received_at() };
+    let request = WebhookRequest {
+        headers: &headers,
+        body: &body,
+        received_at: received_at(),
+    };
     let adapter = adapter();
     adapter.verify(&request).await.unwrap();
     let normalized = adapter.normalize(&request).await.unwrap();
@@ -86,7 +104,14 @@ fn only_upsert(changes: Vec<Change>) -> UnifiedContent {
 
 #[tokio::test]
 async fn published_post_becomes_an_article() {
-    let item = only_upsert(deliver("update", "3b1f6a8e-2c4d-4e5f-9a7b-1c2d3e4f5a6b", "post.json").await);
+    let item = only_upsert(
+        deliver(
+            "update",
+            "3b1f6a8e-2c4d-4e5f-9a7b-1c2d3e4f5a6b",
+            "post.json",
+        )
+        .await,
+    );
     assert_eq!(item.id, "3b1f6a8e-2c4d-4e5f-9a7b-1c2d3e4f5a6b");
     assert_eq!(item.content_type, ContentType::Article);
     assert_eq!(item.status, ContentStatus::Published);
@@ -105,8 +130,17 @@ async fn published_post_becomes_an_article() {
          <figure><img src=\"https://cdn.sanity.io/images/zp7mbokg/production/a1b2c3d4e5f6-1200x800.png\" alt=\"Ramekins\" width=\"1200\" height=\"800\"></figure>"
     );
     // The raw Portable Text stays for sites with their own serializers.
-    assert_eq!(item.provider_data["portable_text"].as_array().unwrap().len(), 5);
-    assert_eq!(item.updated_at, "2026-11-25T16:42:10Z".parse::<DateTime<Utc>>().unwrap());
+    assert_eq!(
+        item.provider_data["portable_text"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    assert_eq!(
+        item.updated_at,
+        "2026-11-25T16:42:10Z".parse::<DateTime<Utc>>().unwrap()
+    );
     assert_eq!(item.synced_at, received_at());
     assert!(unified_content::is_valid_slug(&item.slug));
     insta::assert_json_snapshot!("sanity_post", item);
@@ -114,7 +148,14 @@ async fn published_post_becomes_an_article() {
 
 #[tokio::test]
 async fn drafts_keep_their_id_and_become_drafts() {
-    let item = only_upsert(deliver("create", "drafts.7d4e2b10-aaaa-4bbb-8ccc-0123456789ab", "draft.json").await);
+    let item = only_upsert(
+        deliver(
+            "create",
+            "drafts.7d4e2b10-aaaa-4bbb-8ccc-0123456789ab",
+            "draft.json",
+        )
+        .await,
+    );
     assert_eq!(item.id, "drafts.7d4e2b10-aaaa-4bbb-8ccc-0123456789ab");
     assert_eq!(item.status, ContentStatus::Draft);
     assert_eq!(item.content_type, ContentType::Page);
@@ -125,7 +166,12 @@ async fn drafts_keep_their_id_and_become_drafts() {
 
 #[tokio::test]
 async fn deletions_become_tombstones() {
-    let changes = deliver("delete", "3b1f6a8e-2c4d-4e5f-9a7b-1c2d3e4f5a6b", "delete.json").await;
+    let changes = deliver(
+        "delete",
+        "3b1f6a8e-2c4d-4e5f-9a7b-1c2d3e4f5a6b",
+        "delete.json",
+    )
+    .await;
     assert_eq!(
         changes,
         [Change::Tombstone {
@@ -147,8 +193,15 @@ async fn unmapped_types_are_acknowledged_and_ignored() {
 async fn delivery_id_is_the_idempotency_key() {
     let body = fixture("post.json");
     let headers = signed_headers("update", "x", &body);
-    let request = WebhookRequest { headers: &headers, body: &body, received_at: received_at() };
-    assert_eq!(adapter().delivery_id(&request).as_deref(), Some("msg_2Tq8ZbEj3kLx9PfV"));
+    let request = WebhookRequest {
+        headers: &headers,
+        body: &body,
+        received_at: received_at(),
+    };
+    assert_eq!(
+        adapter().delivery_id(&request).as_deref(),
+        Some("msg_2Tq8ZbEj3kLx9PfV")
+    );
 }
 
 #[tokio::test]
@@ -158,7 +211,11 @@ async fn wrong_missing_stale_and_malformed_signatures_are_refused() {
     let verify = |headers: HeaderMap, body: Vec<u8>| {
         let adapter = &adapter;
         async move {
-            let request = WebhookRequest { headers: &headers, body: &body, received_at: received_at() };
+            let request = WebhookRequest {
+                headers: &headers,
+                body: &body,
+                received_at: received_at(),
+            };
             adapter.verify(&request).await
         }
     };
@@ -167,7 +224,9 @@ async fn wrong_missing_stale_and_malformed_signatures_are_refused() {
     let wrong_secret = signature("another-secret", now, &body);
     assert_eq!(
         verify(headers("update", "x", Some(&wrong_secret)), body.clone()).await,
-        Err(SignatureError::Mismatch { header: "sanity-webhook-signature" })
+        Err(SignatureError::Mismatch {
+            header: "sanity-webhook-signature"
+        })
     );
 
     let mut tampered = body.clone();
@@ -175,18 +234,25 @@ async fn wrong_missing_stale_and_malformed_signatures_are_refused() {
     let good = signature(SECRET, now, &body);
     assert_eq!(
         verify(headers("update", "x", Some(&good)), tampered).await,
-        Err(SignatureError::Mismatch { header: "sanity-webhook-signature" })
+        Err(SignatureError::Mismatch {
+            header: "sanity-webhook-signature"
+        })
     );
 
     assert_eq!(
         verify(headers("update", "x", None), body.clone()).await,
-        Err(SignatureError::Missing { header: "sanity-webhook-signature" })
+        Err(SignatureError::Missing {
+            header: "sanity-webhook-signature"
+        })
     );
 
     let stale = signature(SECRET, now - Duration::minutes(6), &body);
     assert_eq!(
         verify(headers("update", "x", Some(&stale)), body.clone()).await,
-        Err(SignatureError::Stale { age_secs: 360, window_secs: 300 })
+        Err(SignatureError::Stale {
+            age_secs: 360,
+            window_secs: 300
+        })
     );
 
     assert!(matches!(
@@ -196,24 +262,38 @@ async fn wrong_missing_stale_and_malformed_signatures_are_refused() {
 
     // Just inside the window, and with the space @sanity/webhook allows after the comma.
     let edge = signature(SECRET, now - Duration::seconds(299), &body).replace(",v1=", ", v1=");
-    assert_eq!(verify(headers("update", "x", Some(&edge)), body).await, Ok(()));
+    assert_eq!(
+        verify(headers("update", "x", Some(&edge)), body).await,
+        Ok(())
+    );
 }
 
 #[test]
 fn configuration_is_checked_up_front() {
-    let err = SanityAdapter::new(&Settings::from_table("sanity", [("dataset", "production")])).unwrap_err();
+    let err = SanityAdapter::new(&Settings::from_table("sanity", [("dataset", "production")]))
+        .unwrap_err();
     assert_eq!(
         err,
-        ConfigError::Missing { provider: "sanity", setting: "webhook_secret", env: "SANITY_WEBHOOK_SECRET".into() }
+        ConfigError::Missing {
+            provider: "sanity",
+            setting: "webhook_secret",
+            env: "SANITY_WEBHOOK_SECRET".into()
+        }
     );
-    let err = SanityAdapter::new(&Settings::from_table("sanity", [("webhook_secret", "s"), ("project_id", "p")]))
-        .unwrap_err();
+    let err = SanityAdapter::new(&Settings::from_table(
+        "sanity",
+        [("webhook_secret", "s"), ("project_id", "p")],
+    ))
+    .unwrap_err();
     assert!(err.to_string().contains("dataset"), "{err}");
 
     // Through the registry, with the secret from the environment.
     let tables = BTreeMap::from([(
         "sanity".to_string(),
-        BTreeMap::from([("type_map".to_string(), "post=article,landing=page".to_string())]),
+        BTreeMap::from([(
+            "type_map".to_string(),
+            "post=article,landing=page".to_string(),
+        )]),
     )]);
     let env = BTreeMap::from([("SANITY_WEBHOOK_SECRET".to_string(), SECRET.to_string())]);
     let registry = ProviderRegistry::from_config(&tables, &env).unwrap();
