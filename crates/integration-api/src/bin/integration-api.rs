@@ -1,0 +1,285 @@
+//! `integration-api`: the integration layer on this machine, on an embedded SQLite store.
+//!
+//! Exit codes: 0 success (a repeated delivery included), 1 runtime failure (store, events,
+//! I/O), 2 usage or configuration error (unknown provider, missing setting), 3 signature
+//! refused, 4 payload refused (malformed, invalid, over the limit), 5 reading from the provider
+//! failed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use base64::Engine as _;
+use clap::{Parser, Subcommand};
+use http::{HeaderMap, HeaderName, HeaderValue};
+use integration_api::{Config, IngestError, StartError, local_ingest, router};
+use serde::Deserialize;
+use tokio::sync::mpsc::UnboundedReceiver;
+use unified_content::ContentEvent;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "integration-api",
+    version,
+    about = "Signed provider webhooks in, unified content out: the local integration API."
+)]
+struct Cli {
+    /// The config file (default: integration-api.toml when it exists). Env: INTEGRATION_API_CONFIG.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The SQLite database file, overriding [server] db and INTEGRATION_API_DB.
+    #[arg(long, global = true, value_name = "PATH")]
+    db: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the webhooks and the content API over HTTP.
+    Serve {
+        /// The address to listen on, overriding [server] bind and INTEGRATION_API_BIND
+        /// (port 0 picks a free port; the address is printed on stderr).
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<String>,
+        /// Demand SigV4 signatures (service execute-api) on every GET, as API Gateway IAM auth
+        /// does; keys come from INTEGRATION_API_ACCESS_KEYS=AKID:SECRET[,...].
+        #[arg(long)]
+        require_sigv4: bool,
+    },
+    /// Replay a saved webhook into the local store; signatures are still checked. Prints the
+    /// summary as JSON on stdout.
+    Ingest {
+        /// The provider the webhook came from, such as shopify.
+        #[arg(long, value_name = "NAME")]
+        provider: String,
+        /// The saved webhook: JSON {"headers": {"Name": "value", ...}, "body": "<raw body>"}
+        /// or with "body_base64" for bodies that are not UTF-8.
+        file: PathBuf,
+    },
+}
+
+/// A webhook saved for replay.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SavedWebhook {
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    body_base64: Option<String>,
+}
+
+const EXIT_FAILURE: u8 = 1;
+const EXIT_CONFIG: u8 = 2;
+const EXIT_SIGNATURE: u8 = 3;
+const EXIT_PAYLOAD: u8 = 4;
+const EXIT_UPSTREAM: u8 = 5;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(exit_code(&error))
+        }
+    }
+}
+
+fn exit_code(error: &anyhow::Error) -> u8 {
+    if let Some(e) = error.downcast_ref::<IngestError>() {
+        return match e {
+            IngestError::UnknownProvider { .. } => EXIT_CONFIG,
+            IngestError::Signature { .. } => EXIT_SIGNATURE,
+            IngestError::Adapter {
+                source: providers::AdapterError::Upstream { .. },
+                ..
+            } => EXIT_UPSTREAM,
+            IngestError::Adapter { .. } | IngestError::Invalid { .. } => EXIT_PAYLOAD,
+            _ => EXIT_FAILURE,
+        };
+    }
+    if let Some(e) = error.downcast_ref::<StartError>() {
+        return match e {
+            StartError::Config(_) => EXIT_CONFIG,
+            _ => EXIT_FAILURE,
+        };
+    }
+    if error
+        .downcast_ref::<integration_api::ConfigError>()
+        .is_some()
+        || error.downcast_ref::<SavedWebhookError>().is_some()
+    {
+        return EXIT_CONFIG;
+    }
+    EXIT_FAILURE
+}
+
+/// A saved webhook file that cannot be replayed.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct SavedWebhookError(String);
+
+fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let default = Path::new("integration-api.toml");
+    let path = cli
+        .config
+        .clone()
+        .or_else(|| {
+            env.get(integration_api::config::ENV_CONFIG)
+                .map(PathBuf::from)
+        })
+        .or_else(|| default.exists().then(|| default.to_path_buf()));
+    let mut config = Config::load(path.as_deref(), env)?;
+    if let Some(db) = &cli.db {
+        config.db = db.clone();
+    }
+    Ok(config)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut config = load_config(&cli)?;
+    match cli.command {
+        Command::Serve {
+            bind,
+            require_sigv4,
+        } => {
+            if let Some(bind) = bind {
+                config.bind = bind.parse().map_err(|_| {
+                    SavedWebhookError(format!(
+                        "--bind '{bind}' is not an address like 127.0.0.1:8787"
+                    ))
+                })?;
+            }
+            serve(config, require_sigv4).await
+        }
+        Command::Ingest { provider, file } => ingest(config, &provider, &file).await,
+    }
+}
+
+async fn serve(config: Config, require_sigv4: bool) -> anyhow::Result<()> {
+    let options = config.router_options(require_sigv4)?;
+    let (ingest, events) = local_ingest(&config)?;
+    let providers: Vec<&str> = ingest.registry().adapters().map(|a| a.name()).collect();
+    tracing::info!(db = %config.db.display(), providers = ?providers, require_sigv4, "content store ready");
+    tokio::spawn(log_events(events));
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}; pick another with --bind", config.bind))?;
+    let address = listener.local_addr()?;
+    eprintln!("integration-api listening on http://{address}");
+    axum::serve(listener, router(ingest, options))
+        .with_graceful_shutdown(shutdown())
+        .await
+        .context("the HTTP server stopped")?;
+    Ok(())
+}
+
+/// Until the build trigger consumes them, events are logged.
+async fn log_events(mut events: UnboundedReceiver<ContentEvent>) {
+    while let Some(e) = events.recv().await {
+        tracing::info!(
+            event_type = e.event_type.as_str(),
+            content_id = %e.content_id,
+            provider = %e.provider_name,
+            requires_build = e.requires_build,
+            "content event"
+        );
+    }
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn ingest(config: Config, provider: &str, file: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        SavedWebhookError(format!("cannot read saved webhook {}: {e}", file.display()))
+    })?;
+    let saved: SavedWebhook = serde_json::from_str(&text).map_err(|e| {
+        SavedWebhookError(format!(
+            "{} is not a saved webhook ({e}); expected JSON {{\"headers\": {{...}}, \"body\": \"...\"}}",
+            file.display()
+        ))
+    })?;
+    let body = match (saved.body, saved.body_base64) {
+        (Some(text), None) => text.into_bytes(),
+        (None, Some(b64)) => base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .map_err(|e| {
+                SavedWebhookError(format!(
+                    "{}: body_base64 is not base64: {e}",
+                    file.display()
+                ))
+            })?,
+        _ => {
+            return Err(SavedWebhookError(format!(
+                "{}: give exactly one of \"body\" and \"body_base64\"",
+                file.display()
+            ))
+            .into());
+        }
+    };
+    let mut headers = HeaderMap::new();
+    for (name, value) in &saved.headers {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            SavedWebhookError(format!("{}: '{name}' is not a header name", file.display()))
+        })?;
+        let value = HeaderValue::from_str(value).map_err(|_| {
+            SavedWebhookError(format!(
+                "{}: header '{name}' has an invalid value",
+                file.display()
+            ))
+        })?;
+        headers.append(name, value);
+    }
+    if body.len() > config.body_limit {
+        return Err(SavedWebhookError(format!(
+            "{}: the body is {} bytes, over the {}-byte limit ([server] body_limit)",
+            file.display(),
+            body.len(),
+            config.body_limit
+        ))
+        .into());
+    }
+    let (ingest, _events) = local_ingest(&config)?;
+    let summary = ingest
+        .handle(provider, &headers, &body, chrono::Utc::now())
+        .await?;
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok(())
+}

@@ -1,0 +1,254 @@
+//! One webhook delivery from raw bytes to stored changes and published events, shared by the
+//! HTTP route and the `ingest` command.
+
+use std::sync::Arc;
+
+use http::HeaderMap;
+use providers::{AdapterError, Change, ProviderRegistry, SignatureError, WebhookRequest};
+use serde::{Deserialize, Serialize};
+use unified_content::{Timestamp, ValidationErrors};
+
+use crate::events::{EventPublisher, EventSource, PublishError};
+use crate::store::{ContentStore, Delivery, Outcome, StoreError, WriteKind};
+
+/// What a delivery did, as `POST /webhooks/{provider}` answers it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookSummary {
+    /// The provider.
+    pub provider: String,
+    /// The provider's event name, such as `products/update`; `None` for a repeated delivery,
+    /// which is not read again.
+    pub event: Option<String>,
+    /// The provider's delivery id, if it sends one.
+    pub delivery_id: Option<String>,
+    /// The delivery id was applied before; nothing changed.
+    pub duplicate: bool,
+    /// Items created or changed.
+    pub upserted: usize,
+    /// Items turned into tombstones.
+    pub deleted: usize,
+    /// Items whose stock changed.
+    pub inventory: usize,
+    /// Changes equal to what was stored.
+    pub unchanged: usize,
+    /// Changes older than what was stored.
+    pub stale: usize,
+    /// Deletions and stock changes naming nothing stored.
+    pub unmatched: usize,
+    /// Content events published.
+    pub events: usize,
+}
+
+/// Why a delivery was refused. Nothing was stored and no event published, except for
+/// [`IngestError::Publish`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    /// No adapter is enabled under this name.
+    #[error(
+        "unknown provider '{provider}'; enabled providers: {enabled}. Enable it with a [providers.{provider}] table in the config file"
+    )]
+    UnknownProvider {
+        /// The name in the request.
+        provider: String,
+        /// The enabled providers, comma-separated.
+        enabled: String,
+    },
+    /// The signature or token does not check out.
+    #[error("webhook of '{provider}' refused: {source}")]
+    Signature {
+        /// The provider.
+        provider: String,
+        /// What the adapter found.
+        #[source]
+        source: SignatureError,
+    },
+    /// The verified payload cannot be turned into changes, or reading more from the
+    /// provider failed.
+    #[error("webhook of '{provider}' not applied: {source}")]
+    Adapter {
+        /// The provider.
+        provider: String,
+        /// What the adapter found.
+        #[source]
+        source: AdapterError,
+    },
+    /// The adapter produced an item that breaks the model's rules.
+    #[error("webhook of '{provider}' gives invalid content: {errors}")]
+    Invalid {
+        /// The provider.
+        provider: String,
+        /// Every rule broken.
+        errors: ValidationErrors,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The changes were stored but their events could not be published.
+    #[error("changes were stored but their events were not published: {0}")]
+    Publish(#[from] PublishError),
+}
+
+/// Verifies, normalizes, stores and announces webhook deliveries.
+#[derive(Clone)]
+pub struct Ingest {
+    registry: ProviderRegistry,
+    store: Arc<dyn ContentStore>,
+    publisher: Arc<dyn EventPublisher>,
+    source: EventSource,
+}
+
+impl Ingest {
+    /// Wires the enabled adapters to a store and a publisher.
+    pub fn new(
+        registry: ProviderRegistry,
+        store: Arc<dyn ContentStore>,
+        publisher: Arc<dyn EventPublisher>,
+        source: EventSource,
+    ) -> Ingest {
+        Ingest {
+            registry,
+            store,
+            publisher,
+            source,
+        }
+    }
+
+    /// The enabled adapters.
+    pub fn registry(&self) -> &ProviderRegistry {
+        &self.registry
+    }
+
+    /// The store deliveries are applied to.
+    pub fn store(&self) -> &Arc<dyn ContentStore> {
+        &self.store
+    }
+
+    /// Whether a provider of this name is enabled.
+    pub fn knows(&self, provider: &str) -> Result<(), IngestError> {
+        match self.registry.get(provider) {
+            Some(_) => Ok(()),
+            None => Err(IngestError::UnknownProvider {
+                provider: provider.to_string(),
+                enabled: self.enabled_names(),
+            }),
+        }
+    }
+
+    fn enabled_names(&self) -> String {
+        let names: Vec<&str> = self.registry.adapters().map(|a| a.name()).collect();
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        }
+    }
+
+    /// Handles one delivery of `provider` with its headers and raw body.
+    pub async fn handle(
+        &self,
+        provider: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+        received_at: Timestamp,
+    ) -> Result<WebhookSummary, IngestError> {
+        self.knows(provider)?;
+        let adapter = self
+            .registry
+            .get(provider)
+            .expect("knows() checked the provider");
+        let request = WebhookRequest {
+            headers,
+            body,
+            received_at,
+        };
+        adapter
+            .verify(&request)
+            .await
+            .map_err(|source| IngestError::Signature {
+                provider: provider.to_string(),
+                source,
+            })?;
+        let delivery_id = adapter.delivery_id(&request);
+        let mut summary = WebhookSummary {
+            provider: provider.to_string(),
+            delivery_id: delivery_id.clone(),
+            ..WebhookSummary::default()
+        };
+        if let Some(id) = &delivery_id
+            && self.store.has_delivery(provider, id).await?
+        {
+            summary.duplicate = true;
+            tracing::info!(provider, delivery_id = %id, "repeated delivery acknowledged");
+            return Ok(summary);
+        }
+
+        let normalized =
+            adapter
+                .normalize(&request)
+                .await
+                .map_err(|source| IngestError::Adapter {
+                    provider: provider.to_string(),
+                    source,
+                })?;
+        let mut changes = normalized.changes;
+        for change in &mut changes {
+            if let Change::Upsert(item) = change {
+                item.normalize();
+                item.validate().map_err(|errors| IngestError::Invalid {
+                    provider: provider.to_string(),
+                    errors,
+                })?;
+            }
+        }
+        summary.event = Some(normalized.event);
+
+        let report = self
+            .store
+            .apply(Delivery {
+                provider: provider.to_string(),
+                delivery_id,
+                received_at,
+                changes,
+            })
+            .await?;
+        summary.duplicate = report.duplicate;
+        for outcome in &report.outcomes {
+            let count = match outcome {
+                Outcome::Written(w) => match w.kind {
+                    WriteKind::Created | WriteKind::Updated => &mut summary.upserted,
+                    WriteKind::Deleted => &mut summary.deleted,
+                    WriteKind::Inventory => &mut summary.inventory,
+                },
+                Outcome::Unchanged { .. } => &mut summary.unchanged,
+                Outcome::Stale { .. } => &mut summary.stale,
+                Outcome::Unmatched { .. } => &mut summary.unmatched,
+            };
+            *count += 1;
+        }
+        let events: Vec<_> = report
+            .outcomes
+            .iter()
+            .filter_map(|o| self.source.event_for(o))
+            .collect();
+        summary.events = events.len();
+        tracing::info!(
+            provider,
+            event = summary.event.as_deref().unwrap_or(""),
+            delivery_id = summary.delivery_id.as_deref().unwrap_or(""),
+            duplicate = summary.duplicate,
+            upserted = summary.upserted,
+            deleted = summary.deleted,
+            inventory = summary.inventory,
+            unchanged = summary.unchanged,
+            stale = summary.stale,
+            unmatched = summary.unmatched,
+            events = summary.events,
+            "webhook applied"
+        );
+        if !events.is_empty() {
+            self.publisher.publish(events).await?;
+        }
+        Ok(summary)
+    }
+}
