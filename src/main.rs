@@ -1,1 +1,534 @@
-fn main() {}
+//! `content-fetch`: pulls the unified content cache over SigV4 and hands it to the site build.
+//!
+//! A thin shell over the `content-fetch` library: it parses flags, sets up logging and the
+//! progress indicator, and maps errors to the exit codes below (also in `--help` and
+//! `crates/content-fetch/EXIT_CODES.md`).
+//!
+//! | code | meaning |
+//! |------|---------|
+//! | 0 | success |
+//! | 1 | `get`: no item with that id |
+//! | 2 | usage or configuration error (flags, endpoint, region, config file, API answered 4xx) |
+//! | 3 | authentication: no credentials found, or the API refused them (401/403) |
+//! | 4 | network: the API stayed unreachable, failing or malformed after every retry |
+//! | 5 | validation: an invalid item with `--strict` |
+//! | 6 | snapshot or output: a snapshot could not be read, trusted or written |
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use content_fetch::{
+    AwsAccess, ClientOptions, ContentClient, ContentSource, ErrorKind, FetchError, FetchOptions,
+    FetchSummary, FetchedPage, Filters, RetryPolicy, Settings, Snapshot, SourceKind,
+    parse_duration,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+use unified_content::{ContentStatus, ContentType, UnifiedContent};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  get: no item with that id
+  2  usage or configuration error (flags, endpoint, region, config file, API answered 4xx)
+  3  authentication: no credentials found, or the API refused them (401/403)
+  4  network: the API stayed unreachable, failing or malformed after every retry
+  5  validation: an invalid item with --strict
+  6  snapshot or output: a snapshot could not be read, trusted or written
+
+Environment:
+  INTEGRATION_API_URL        endpoint when --endpoint is not given
+  AWS_REGION, AWS_PROFILE    region and profile when the flags are not given
+  AWS_* credentials          aws-config's default chain (env, profile, SSO, assume-role,
+                             credential_process, container credentials, IMDS)
+  CI=true                    no progress indicator
+  RUST_LOG                   log filter, like content_fetch=debug
+
+Settings file: content-fetch.toml in the working folder or a parent, with optional keys
+  endpoint = \"https://...\", region = \"...\", profile = \"...\"";
+
+/// Pulls the unified content cache with SigV4-signed GETs and checks every item.
+///
+/// Without a command it fetches, validates and prints a one-line summary on stderr.
+#[derive(Debug, Parser)]
+#[command(name = "content-fetch", version, after_long_help = EXIT_CODES, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Fetch one item by id and print it as JSON on stdout.
+    Get {
+        /// The item's id, as stored (it may hold `/`, `:`, `#`, `?`, spaces, any Unicode).
+        id: String,
+    },
+    /// Save, inspect and compare snapshots for offline builds.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SnapshotCommand {
+    /// Fetch with the current filters and save everything to FILE (written aside, then renamed).
+    Pull {
+        /// Where to write the snapshot.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Print a snapshot's header and a per-type table.
+    Show {
+        /// The snapshot.
+        file: PathBuf,
+    },
+    /// List items added, changed and removed from snapshot A to snapshot B.
+    Diff {
+        /// The older snapshot.
+        a: PathBuf,
+        /// The newer snapshot.
+        b: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+struct CommonArgs {
+    /// The content API's base URL, stage included [default: INTEGRATION_API_URL, then
+    /// content-fetch.toml].
+    #[arg(long, global = true, value_name = "URL")]
+    endpoint: Option<String>,
+    /// The API's AWS region [default: AWS_REGION, content-fetch.toml, the profile].
+    #[arg(long, global = true)]
+    region: Option<String>,
+    /// The AWS profile of the shared config/credentials files.
+    #[arg(long, global = true)]
+    profile: Option<String>,
+    /// Read content from this snapshot instead of the API (offline).
+    #[arg(long, global = true, value_name = "FILE")]
+    from: Option<PathBuf>,
+    /// Only these content types (repeat or comma-separate): product, article, page,
+    /// collection, media.
+    #[arg(
+        long = "type",
+        global = true,
+        value_name = "TYPE",
+        value_delimiter = ','
+    )]
+    types: Vec<String>,
+    /// Only items from this provider, like shopify or sanity.
+    #[arg(long, global = true)]
+    provider: Option<String>,
+    /// Only these statuses (comma-separated) [default: published].
+    #[arg(long, global = true, value_delimiter = ',')]
+    status: Vec<String>,
+    /// Only items updated at or after this RFC 3339 time (sent as UTC).
+    #[arg(long, global = true, value_name = "TIME")]
+    updated_since: Option<String>,
+    /// Also fetch drafts, for previews. Needed to use a snapshot that holds drafts.
+    #[arg(long, global = true)]
+    include_drafts: bool,
+    /// Also fetch tombstones of deleted items.
+    #[arg(long, global = true)]
+    include_deleted: bool,
+    /// Fail on the first invalid item instead of skipping it with a warning.
+    #[arg(long, global = true)]
+    strict: bool,
+    /// Print the summary (or snapshot table/diff) as JSON on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+    /// More logs on stderr (-v debug, -vv trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// When the API stays unreachable after retries, go on from this snapshot.
+    #[arg(long, global = true, value_name = "FILE")]
+    fallback_snapshot: Option<PathBuf>,
+    /// The oldest fallback snapshot accepted, like 24h or 7d.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "24h")]
+    fallback_max_age: String,
+    /// Content types fetched at once.
+    #[arg(long, global = true, default_value_t = 3)]
+    concurrency: usize,
+    /// Items per page asked of the API (1 to 1000) [default: the API's, 100].
+    #[arg(long, global = true)]
+    page_size: Option<u32>,
+    /// Time limit of one request.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "30s")]
+    timeout: String,
+    /// Time limit of the whole run, retries included.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "300s")]
+    deadline: String,
+    /// Attempts per request, the first included.
+    #[arg(long, global = true, default_value_t = 5)]
+    attempts: u32,
+    /// The first retry's backoff in milliseconds (doubles per retry, with jitter).
+    #[arg(
+        long,
+        global = true,
+        env = "CONTENT_FETCH_RETRY_BASE_MS",
+        default_value_t = 250,
+        hide = true
+    )]
+    retry_base_ms: u64,
+}
+
+impl CommonArgs {
+    fn filters(&self) -> Result<Filters, FetchError> {
+        let mut filters = Filters {
+            provider: self.provider.clone(),
+            include_deleted: self.include_deleted,
+            ..Filters::default()
+        };
+        for t in &self.types {
+            filters.content_types.push(ContentType::parse(t).ok_or_else(|| {
+                FetchError::Usage(format!(
+                    "--type '{t}' is not a content type; use product, article, page, collection or media"
+                ))
+            })?);
+        }
+        for s in &self.status {
+            filters
+                .statuses
+                .push(ContentStatus::parse(s).ok_or_else(|| {
+                    FetchError::Usage(format!(
+                        "--status '{s}' is not a status; use draft, published, archived or deleted"
+                    ))
+                })?);
+        }
+        if self.include_drafts {
+            if filters.statuses.is_empty() {
+                filters.statuses.push(ContentStatus::Published);
+            }
+            filters.statuses.push(ContentStatus::Draft);
+        }
+        if let Some(t) = &self.updated_since {
+            let parsed = chrono::DateTime::parse_from_rfc3339(t).map_err(|e| {
+                FetchError::Usage(format!(
+                    "--updated-since '{t}' is not an RFC 3339 time ({e}); write like 2026-01-31T12:00:00Z"
+                ))
+            })?;
+            filters.updated_since = Some(parsed.with_timezone(&chrono::Utc));
+        }
+        Ok(filters)
+    }
+
+    fn fetch_options(&self) -> Result<FetchOptions, FetchError> {
+        if let Some(size) = self.page_size
+            && !(1..=unified_content::api::MAX_LIMIT).contains(&size)
+        {
+            return Err(FetchError::Usage(format!(
+                "--page-size {size} is not from 1 to {}",
+                unified_content::api::MAX_LIMIT
+            )));
+        }
+        Ok(FetchOptions {
+            filters: self.filters()?,
+            strict: self.strict,
+            page_size: self.page_size,
+            concurrency: self.concurrency.max(1),
+        })
+    }
+
+    fn client_options(&self) -> Result<ClientOptions, FetchError> {
+        let timeout = parse_duration(&self.timeout)?;
+        Ok(ClientOptions {
+            timeout,
+            connect_timeout: timeout.min(Duration::from_secs(10)),
+            retry: RetryPolicy {
+                max_attempts: self.attempts.max(1),
+                base_delay: Duration::from_millis(self.retry_base_ms),
+                deadline: parse_duration(&self.deadline)?,
+                ..RetryPolicy::default()
+            },
+        })
+    }
+
+    /// The snapshot of `--from`, or the API with credentials from aws-config.
+    async fn open_source(&self) -> Result<ContentSource, FetchError> {
+        if let Some(from) = &self.from {
+            return ContentSource::snapshot(from);
+        }
+        let cwd = std::env::current_dir()
+            .map_err(|e| FetchError::Usage(format!("cannot read the working folder: {e}")))?;
+        let settings = Settings::resolve(
+            self.endpoint.as_deref(),
+            self.region.as_deref(),
+            self.profile.as_deref(),
+            &cwd,
+        )?;
+        tracing::debug!(endpoint = %settings.endpoint, from = %settings.endpoint_source, "endpoint");
+        let access = AwsAccess::load(&settings).await?;
+        let client = ContentClient::new(settings.endpoint, access, self.client_options()?)?;
+        Ok(ContentSource::api(client))
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.common.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+fn exit_code(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<FetchError>().map(FetchError::kind) {
+        Some(ErrorKind::Auth) => 3,
+        Some(ErrorKind::Network) => 4,
+        Some(ErrorKind::Validation) => 5,
+        Some(ErrorKind::Snapshot) => 6,
+        // Config, and anything this build does not know yet, is a usage problem.
+        _ => 2,
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "warn,content_fetch=debug,content_fetch_cli=debug",
+        _ => "debug,content_fetch=trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let common = &cli.common;
+    match &cli.command {
+        None => {
+            let options = common.fetch_options()?;
+            let summary = consume(common, &options, true, &mut |_page| {
+                // The output step (SSG writers) plugs in here, page by page.
+                Ok(())
+            })
+            .await?;
+            report(&summary, common.json)?;
+        }
+        Some(Command::Get { id }) => {
+            let source = common.open_source().await?;
+            match source.get(id).await? {
+                Some(item) => print_stdout(&serde_json::to_string_pretty(&item)?)?,
+                None => {
+                    eprintln!("error: no item with id '{id}'");
+                    return Ok(ExitCode::from(1));
+                }
+            }
+        }
+        Some(Command::Snapshot(SnapshotCommand::Pull { out })) => {
+            let options = common.fetch_options()?;
+            let mut items: Vec<UnifiedContent> = Vec::new();
+            let summary = consume(common, &options, false, &mut |page| {
+                items.extend(page.items.iter().cloned());
+                Ok(())
+            })
+            .await?;
+            let endpoint = match &summary.source {
+                SourceKind::Api { endpoint } => endpoint.clone(),
+                _ => match common.from.as_deref().map(Snapshot::read) {
+                    Some(Ok(s)) => s.header.endpoint,
+                    _ => String::new(),
+                },
+            };
+            let snapshot = Snapshot::new(&endpoint, &options.filters, chrono::Utc::now(), items);
+            snapshot.write(out)?;
+            eprintln!(
+                "wrote {} ({} items, {})",
+                out.display(),
+                snapshot.header.count,
+                snapshot.header.digest
+            );
+            report(&summary, common.json)?;
+        }
+        Some(Command::Snapshot(SnapshotCommand::Show { file })) => {
+            let snapshot = Snapshot::read(file)?;
+            if common.json {
+                let table = serde_json::json!({
+                    "header": snapshot.header,
+                    "types": snapshot.per_type(),
+                });
+                print_stdout(&serde_json::to_string_pretty(&table)?)?;
+            } else {
+                print_stdout(&snapshot.show())?;
+            }
+        }
+        Some(Command::Snapshot(SnapshotCommand::Diff { a, b })) => {
+            let diff = Snapshot::read(a)?.diff(&Snapshot::read(b)?);
+            if common.json {
+                print_stdout(&serde_json::to_string_pretty(&diff)?)?;
+            } else {
+                print_stdout(&diff.to_string())?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Streams every page of the run into `sink`. When the API stays unreachable and a fallback
+/// snapshot is allowed and configured, the sink is fed the fallback's pages from the start.
+async fn consume(
+    common: &CommonArgs,
+    options: &FetchOptions,
+    allow_fallback: bool,
+    sink: &mut dyn FnMut(&FetchedPage) -> anyhow::Result<()>,
+) -> anyhow::Result<FetchSummary> {
+    let source = common.open_source().await?;
+    let progress = Progress::new();
+    match drain(&source, options, &progress, sink).await {
+        Err(e) if allow_fallback && e.kind() == ErrorKind::Network => {
+            let Some(path) = &common.fallback_snapshot else {
+                return Err(e.into());
+            };
+            let max_age = parse_duration(&common.fallback_max_age)?;
+            let fallback = ContentSource::fallback(path, max_age, &e)?;
+            progress.restart();
+            let summary = drain(&fallback, options, &progress, sink).await?;
+            for warning in &summary.warnings {
+                eprintln!("warning: {warning}");
+            }
+            Ok(summary)
+        }
+        other => Ok(other?),
+    }
+}
+
+async fn drain(
+    source: &ContentSource,
+    options: &FetchOptions,
+    progress: &Progress,
+    sink: &mut dyn FnMut(&FetchedPage) -> anyhow::Result<()>,
+) -> Result<FetchSummary, FetchError> {
+    let mut stream = source.pages(options)?;
+    while let Some(page) = stream.next_page().await {
+        let page = page?;
+        // A failing sink is an output error: reported as such, never as a network failure.
+        sink(&page).map_err(|e| FetchError::Snapshot {
+            path: PathBuf::from("<output>"),
+            reason: format!("{e:#}"),
+        })?;
+        progress.update(&stream.summary());
+    }
+    progress.finish();
+    Ok(stream.summary())
+}
+
+fn report(summary: &FetchSummary, json: bool) -> anyhow::Result<()> {
+    eprintln!("{summary}");
+    if json {
+        print_stdout(&serde_json::to_string_pretty(summary)?)?;
+    }
+    Ok(())
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn print_stdout(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to stdout"),
+    }
+}
+
+/// A spinner on stderr, only on a terminal and never under CI.
+struct Progress(Option<ProgressBar>);
+
+impl Progress {
+    fn new() -> Progress {
+        let ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+        if ci || !std::io::stderr().is_terminal() {
+            return Progress(None);
+        }
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Progress(Some(bar))
+    }
+
+    fn update(&self, summary: &FetchSummary) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(format!(
+                "{} items, {} pages, {} retries",
+                summary.total, summary.pages, summary.retries
+            ));
+        }
+    }
+
+    fn restart(&self) {
+        if let Some(bar) = &self.0 {
+            bar.set_message("using the fallback snapshot");
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn filters_come_from_flags() {
+        let cli = Cli::parse_from([
+            "content-fetch",
+            "--type",
+            "products,article",
+            "--include-drafts",
+            "--updated-since",
+            "2026-01-01T01:00:00+01:00",
+        ]);
+        let f = cli.common.filters().unwrap();
+        assert_eq!(
+            f.content_types,
+            vec![ContentType::Product, ContentType::Article]
+        );
+        assert!(f.includes_drafts());
+        assert_eq!(
+            f.updated_since.unwrap().to_rfc3339(),
+            "2026-01-01T00:00:00+00:00"
+        );
+        let bad = Cli::parse_from(["content-fetch", "--type", "posts"]);
+        assert!(
+            bad.common
+                .filters()
+                .unwrap_err()
+                .to_string()
+                .contains("--type")
+        );
+    }
+}
