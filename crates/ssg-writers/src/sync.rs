@@ -1,0 +1,800 @@
+//! A run of an engine writer: items in, page by page; files out, swapped in atomically.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use minijinja::value::{Serde, Value as Ctx};
+use serde::{Deserialize, Serialize};
+use unified_content::{ContentType, SCHEMA_VERSION, Timestamp, UnifiedContent, make_js_safe};
+
+use crate::paths::{join_inside, safe_slug, suffixed_slug};
+use crate::swap::{recover, remove_tree, swap_in};
+use crate::templates::Templates;
+use crate::{Engine, MARKDOWN_TEMPLATES, WriteError, typegen};
+
+/// The state file of the last run, inside the output folder.
+pub const STATE_FILE: &str = ".content-fetch-state.json";
+/// Every item of the last run, one per line, sorted as the outputs are: the base of the next
+/// incremental run. Lines are `<slug written>\t<item JSON>`.
+const ITEMS_FILE: &str = ".content-fetch-items.jsonl";
+/// New items of this run, in arrival order, inside the staging folder; removed before the swap.
+const SPOOL_FILE: &str = ".content-fetch-spool.jsonl";
+
+/// Whether a run starts from nothing or from the previous run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Fetch everything and write every file (`--full`, the default).
+    #[default]
+    Full,
+    /// Fetch what changed since the previous run, tombstones included (`--incremental`). Falls
+    /// back to a full run when the output folder holds no usable state.
+    Incremental,
+}
+
+/// What a run writes and how.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    /// The output folder. The run owns it: files in it that the run does not write are removed.
+    pub out: PathBuf,
+    /// A folder of templates that override or add to the embedded ones, by relative name such
+    /// as `astro/entry.json`.
+    pub template_dir: Option<PathBuf>,
+    /// Write articles and pages as Markdown with front matter.
+    pub markdown: bool,
+    /// Fail on duplicate or unsafe slugs instead of fixing them with a warning.
+    pub strict: bool,
+    /// Full or incremental.
+    pub mode: Mode,
+}
+
+impl WriteOptions {
+    /// Options for a full run into `out`.
+    pub fn new(out: impl Into<PathBuf>) -> Self {
+        WriteOptions {
+            out: out.into(),
+            template_dir: None,
+            markdown: false,
+            strict: false,
+            mode: Mode::Full,
+        }
+    }
+}
+
+/// What a finished run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunReport {
+    /// Whether the run built on the previous run's state.
+    pub incremental: bool,
+    /// Items received in this run (tombstones included).
+    pub received: usize,
+    /// Items in the output after the run.
+    pub items: usize,
+    /// Files whose bytes changed or are new.
+    pub files_written: usize,
+    /// Files kept as they were, modification time included.
+    pub files_unchanged: usize,
+    /// Files of the previous output that are gone.
+    pub files_removed: usize,
+    /// Bytes of the files written.
+    pub bytes_written: u64,
+    /// Slugs that were fixed: duplicates suffixed, unsafe slugs re-slugified.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct State {
+    engine: String,
+    schema_version: u32,
+    templates: String,
+    markdown: bool,
+    items: usize,
+    /// The newest `updated_at` of any item in the output: the next incremental run asks for
+    /// changes since then.
+    synced_until: Option<Timestamp>,
+}
+
+/// The fields of an item that place it.
+#[derive(Deserialize)]
+struct Placement {
+    id: String,
+    slug: String,
+    content_type: ContentType,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Spool,
+    Cache,
+}
+
+#[derive(Clone)]
+struct Key {
+    content_type: ContentType,
+    slug: String,
+    id: String,
+    source: Source,
+    offset: u64,
+    len: usize,
+    /// The slug the previous run wrote the item under, for cached items.
+    written_as: Option<String>,
+}
+
+struct Fresh {
+    key: Key,
+    updated_at: Timestamp,
+    deleted: bool,
+}
+
+/// One run of an engine writer into a staging folder beside the output folder.
+///
+/// Feed it pages with [`SyncRun::add_page`], then [`SyncRun::commit`]. Dropping it without a
+/// commit (a failed fetch, an error) removes the staging folder and leaves the output as it
+/// was; a killed process leaves a staging folder that the next run removes.
+pub struct SyncRun {
+    engine: &'static dyn Engine,
+    options: WriteOptions,
+    templates: Templates,
+    staging: PathBuf,
+    previous: Option<State>,
+    spool: BufWriter<File>,
+    spool_len: u64,
+    fresh: HashMap<String, Fresh>,
+    received: usize,
+}
+
+fn sibling(out: &Path, suffix: &str) -> Result<PathBuf, WriteError> {
+    let name = out
+        .file_name()
+        .ok_or_else(|| WriteError::OutputFolder {
+            path: out.to_path_buf(),
+            reason: "it has no folder name (it is a root or ends in ..)",
+        })?
+        .to_string_lossy();
+    Ok(out.with_file_name(format!(".{name}.content-fetch-{suffix}")))
+}
+
+impl SyncRun {
+    /// Starts a run: recovers from an interrupted earlier run, reads the previous state and
+    /// prepares the staging folder.
+    pub fn begin(
+        engine: &'static dyn Engine,
+        options: WriteOptions,
+    ) -> Result<SyncRun, WriteError> {
+        if options.markdown && !engine.supports_markdown() {
+            return Err(WriteError::MarkdownUnsupported {
+                engine: engine.name(),
+            });
+        }
+        let out = &options.out;
+        if out.as_os_str().is_empty() {
+            return Err(WriteError::OutputFolder {
+                path: out.clone(),
+                reason: "the path is empty",
+            });
+        }
+        if out.exists() && !out.is_dir() {
+            return Err(WriteError::OutputFolder {
+                path: out.clone(),
+                reason: "it is a file, not a folder",
+            });
+        }
+        let staging = sibling(out, "staging")?;
+        let backup = sibling(out, "previous")?;
+        if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| WriteError::io("create folder", parent, e))?;
+        }
+        recover(out, &backup, &staging)
+            .map_err(|e| WriteError::io("clean up an interrupted run in", &staging, e))?;
+
+        let mut embedded = vec![engine.templates()];
+        if engine.supports_markdown() {
+            embedded.push(MARKDOWN_TEMPLATES);
+        }
+        let templates = Templates::load(&embedded, options.template_dir.as_deref())?;
+
+        let previous = match options.mode {
+            Mode::Full => None,
+            Mode::Incremental => read_state(out, engine)?,
+        };
+        std::fs::create_dir(&staging).map_err(|e| WriteError::io("create", &staging, e))?;
+        let spool_path = staging.join(SPOOL_FILE);
+        let spool =
+            File::create(&spool_path).map_err(|e| WriteError::io("create", &spool_path, e))?;
+        Ok(SyncRun {
+            engine,
+            options,
+            templates,
+            staging,
+            previous,
+            spool: BufWriter::new(spool),
+            spool_len: 0,
+            fresh: HashMap::new(),
+            received: 0,
+        })
+    }
+
+    /// The time to fetch changes from, with tombstones, when this run is incremental; `None`
+    /// when everything must be fetched.
+    pub fn changes_since(&self) -> Option<Timestamp> {
+        self.previous.as_ref().and_then(|s| s.synced_until)
+    }
+
+    /// Whether this run builds on the previous one.
+    pub fn is_incremental(&self) -> bool {
+        self.previous.is_some()
+    }
+
+    /// Takes one page of items. Items go to a spool file at once, so memory holds only their
+    /// ids and slugs. A later version of an id replaces an earlier one; a tombstone
+    /// (`status: deleted`) removes the item.
+    pub fn add_page(
+        &mut self,
+        items: impl IntoIterator<Item = UnifiedContent>,
+    ) -> Result<(), WriteError> {
+        let spool_path = || self.staging.join(SPOOL_FILE);
+        for item in items {
+            self.received += 1;
+            let line = serde_json::to_vec(&item).expect("unified content always serializes");
+            let key = Key {
+                content_type: item.content_type,
+                slug: safe_slug(&item.slug),
+                id: item.id.clone(),
+                source: Source::Spool,
+                offset: self.spool_len,
+                len: line.len(),
+                written_as: None,
+            };
+            self.spool
+                .write_all(&line)
+                .and_then(|()| self.spool.write_all(b"\n"))
+                .map_err(|e| WriteError::io("write", spool_path(), e))?;
+            self.spool_len += line.len() as u64 + 1;
+            let newer = self
+                .fresh
+                .get(&item.id)
+                .is_none_or(|old| old.updated_at <= item.updated_at);
+            if newer {
+                self.fresh.insert(
+                    item.id.clone(),
+                    Fresh {
+                        key,
+                        updated_at: item.updated_at,
+                        deleted: item.is_deleted(),
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes every file into the staging folder, then swaps it in place of the output folder.
+    pub fn commit(mut self) -> Result<RunReport, WriteError> {
+        let spool_path = self.staging.join(SPOOL_FILE);
+        self.spool
+            .flush()
+            .map_err(|e| WriteError::io("write", &spool_path, e))?;
+        let mut report = RunReport {
+            incremental: self.previous.is_some(),
+            received: self.received,
+            ..RunReport::default()
+        };
+        let keys = self.keys()?;
+        let mut writer = Writer {
+            run: &self,
+            report: &mut report,
+            spool: File::open(&spool_path).map_err(|e| WriteError::io("read", &spool_path, e))?,
+            cache: match self.previous {
+                Some(_) => {
+                    let path = self.options.out.join(ITEMS_FILE);
+                    Some(File::open(&path).map_err(|e| WriteError::io("read", &path, e))?)
+                }
+                None => None,
+            },
+            written: HashSet::new(),
+        };
+        let synced_until = writer.write_items(&keys)?;
+        writer.write_modules()?;
+        let state = State {
+            engine: self.engine.name().to_string(),
+            schema_version: SCHEMA_VERSION,
+            templates: self.templates.digest().to_string(),
+            markdown: self.options.markdown,
+            items: keys.len(),
+            synced_until,
+        };
+        let mut state_json = serde_json::to_vec_pretty(&state).expect("state always serializes");
+        state_json.push(b'\n');
+        writer.put(STATE_FILE, &state_json)?;
+        let written = std::mem::take(&mut writer.written);
+        drop(writer);
+        report.items = keys.len();
+        report.files_removed = count_removed(&self.options.out, &written)?;
+
+        std::fs::remove_file(&spool_path).map_err(|e| WriteError::io("remove", &spool_path, e))?;
+        let backup = sibling(&self.options.out, "previous")?;
+        swap_in(&self.staging, &self.options.out, &backup)
+            .map_err(|e| WriteError::io("swap in the new output at", &self.options.out, e))?;
+        tracing::info!(
+            engine = self.engine.name(),
+            out = %self.options.out.display(),
+            items = report.items,
+            written = report.files_written,
+            unchanged = report.files_unchanged,
+            removed = report.files_removed,
+            "content written"
+        );
+        Ok(report)
+    }
+
+    /// The sorted placement of every item the output will hold: the previous run's items not
+    /// superseded in this run, plus this run's items that are not tombstones.
+    fn keys(&self) -> Result<Vec<Key>, WriteError> {
+        let mut keys = Vec::new();
+        if self.previous.is_some() {
+            let path = self.options.out.join(ITEMS_FILE);
+            let file = File::open(&path).map_err(|e| WriteError::io("read", &path, e))?;
+            let mut reader = BufReader::new(file);
+            let mut offset = 0u64;
+            let mut line = String::new();
+            loop {
+                line.clear();
+                let n = reader
+                    .read_line(&mut line)
+                    .map_err(|e| WriteError::io("read", &path, e))?;
+                if n == 0 {
+                    break;
+                }
+                let (written_as, json) =
+                    line.trim_end()
+                        .split_once('\t')
+                        .ok_or_else(|| WriteError::State {
+                            path: path.clone(),
+                            message: "a line without a slug".into(),
+                        })?;
+                let p: Placement = serde_json::from_str(json).map_err(|e| WriteError::State {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+                if !self.fresh.contains_key(&p.id) {
+                    keys.push(Key {
+                        content_type: p.content_type,
+                        slug: safe_slug(&p.slug),
+                        id: p.id,
+                        source: Source::Cache,
+                        offset: offset + written_as.len() as u64 + 1,
+                        len: json.len(),
+                        written_as: Some(written_as.to_string()),
+                    });
+                }
+                offset += n as u64;
+            }
+        }
+        keys.extend(
+            self.fresh
+                .values()
+                .filter(|f| !f.deleted)
+                .map(|f| f.key.clone()),
+        );
+        keys.sort_by(|a, b| {
+            (a.content_type, &a.slug, &a.id).cmp(&(b.content_type, &b.slug, &b.id))
+        });
+        Ok(keys)
+    }
+}
+
+impl Drop for SyncRun {
+    fn drop(&mut self) {
+        // After a commit the staging path holds the old tree (already removed) or nothing;
+        // after a failure it holds a half-written output that must not linger.
+        if let Err(e) = remove_tree(&self.staging) {
+            tracing::warn!(path = %self.staging.display(), error = %e, "could not remove the staging folder; the next run removes it");
+        }
+    }
+}
+
+fn read_state(out: &Path, engine: &dyn Engine) -> Result<Option<State>, WriteError> {
+    let path = out.join(STATE_FILE);
+    let text = match std::fs::read(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            tracing::info!(out = %out.display(), "no previous state: running a full sync");
+            return Ok(None);
+        }
+        Err(e) => return Err(WriteError::io("read", &path, e)),
+    };
+    let state: State = serde_json::from_slice(&text).map_err(|e| WriteError::State {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    if state.engine != engine.name() || state.schema_version != SCHEMA_VERSION {
+        tracing::info!(
+            previous_engine = %state.engine,
+            previous_schema = state.schema_version,
+            "previous output is of another engine or model version: running a full sync"
+        );
+        return Ok(None);
+    }
+    Ok(Some(state))
+}
+
+/// Counts files of the previous output that the new output does not have.
+fn count_removed(out: &Path, written: &HashSet<String>) -> Result<usize, WriteError> {
+    fn walk(
+        root: &Path,
+        dir: &Path,
+        written: &HashSet<String>,
+        count: &mut usize,
+    ) -> Result<(), WriteError> {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(WriteError::io("read folder", dir, e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| WriteError::io("read folder", dir, e))?;
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                walk(root, &path, written, count)?;
+            } else {
+                let rel = path.strip_prefix(root).unwrap_or(&path);
+                let rel: Vec<String> = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
+                if !written.contains(&rel.join("/")) {
+                    *count += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+    let mut count = 0;
+    walk(out, out, written, &mut count)?;
+    Ok(count)
+}
+
+/// The render loop of one commit.
+struct Writer<'a> {
+    run: &'a SyncRun,
+    report: &'a mut RunReport,
+    spool: File,
+    cache: Option<File>,
+    /// Every file written, by relative path: a second write to one path is a bug or a slug
+    /// collision, never a silent overwrite.
+    written: HashSet<String>,
+}
+
+struct OpenList {
+    rel: String,
+    file: BufWriter<File>,
+    empty: bool,
+}
+
+impl Writer<'_> {
+    fn read_item(&mut self, key: &Key) -> Result<Vec<u8>, WriteError> {
+        let (file, path) = match key.source {
+            Source::Spool => (&mut self.spool, self.run.staging.join(SPOOL_FILE)),
+            Source::Cache => (
+                self.cache
+                    .as_mut()
+                    .expect("cached keys only exist with a cache"),
+                self.run.options.out.join(ITEMS_FILE),
+            ),
+        };
+        let mut buf = vec![0; key.len];
+        file.seek(SeekFrom::Start(key.offset))
+            .and_then(|_| file.read_exact(&mut buf))
+            .map_err(|e| WriteError::io("read", path, e))?;
+        Ok(buf)
+    }
+
+    /// Renders every item in sorted order; returns the newest `updated_at`.
+    fn write_items(&mut self, keys: &[Key]) -> Result<Option<Timestamp>, WriteError> {
+        let run = self.run;
+        let engine = run.engine;
+        let items_path = run.staging.join(ITEMS_FILE);
+        let mut items_out = BufWriter::new(
+            File::create(&items_path).map_err(|e| WriteError::io("create", &items_path, e))?,
+        );
+        let same_templates = run.previous.as_ref().is_some_and(|p| {
+            p.templates == run.templates.digest() && p.markdown == run.options.markdown
+        });
+        let list_template = engine.list_item_template();
+        let mut lists: Vec<OpenList> = Vec::new();
+        if list_template.is_some() {
+            for t in ContentType::ALL {
+                let rel = format!("{}.json", t.plural());
+                let path = join_inside(&run.staging, &rel);
+                let mut file = BufWriter::new(
+                    File::create(&path).map_err(|e| WriteError::io("create", &path, e))?,
+                );
+                file.write_all(b"[")
+                    .map_err(|e| WriteError::io("write", &path, e))?;
+                lists.push(OpenList {
+                    rel,
+                    file,
+                    empty: true,
+                });
+            }
+        }
+        for t in ContentType::ALL {
+            if engine.entry_file(t, run.options.markdown).is_some() {
+                let dir = join_inside(&run.staging, t.plural());
+                std::fs::create_dir(&dir).map_err(|e| WriteError::io("create", &dir, e))?;
+            }
+        }
+
+        let mut synced_until: Option<Timestamp> = None;
+        let mut previous: Option<(ContentType, String, String)> = None;
+        for key in keys {
+            let raw = self.read_item(key)?;
+            let mut value: serde_json::Value =
+                serde_json::from_slice(&raw).map_err(|e| WriteError::State {
+                    path: run.staging.join(SPOOL_FILE),
+                    message: format!("item '{}': {e}", key.id),
+                })?;
+            if let Some(updated) = value
+                .get("updated_at")
+                .and_then(|v| serde_json::from_value::<Timestamp>(v.clone()).ok())
+            {
+                synced_until = synced_until.max(Some(updated));
+            }
+
+            let received = value["slug"].as_str().unwrap_or_default();
+            if received != key.slug {
+                if run.options.strict {
+                    return Err(WriteError::UnsafeSlug {
+                        item_id: key.id.clone(),
+                        slug: received.to_string(),
+                        safe: key.slug.clone(),
+                    });
+                }
+                let warning = format!(
+                    "item '{}' has the slug {received:?}, which is not lowercase letters, digits and hyphens; writing it as '{}'",
+                    key.id, key.slug
+                );
+                tracing::warn!("{warning}");
+                self.report.warnings.push(warning);
+            }
+            let mut slug = key.slug.clone();
+            match &previous {
+                Some((t, s, first_id)) if *t == key.content_type && *s == key.slug => {
+                    if run.options.strict {
+                        return Err(WriteError::DuplicateSlug {
+                            content_type: key.content_type.as_str(),
+                            slug: key.slug.clone(),
+                            first_id: first_id.clone(),
+                            second_id: key.id.clone(),
+                        });
+                    }
+                    slug = suffixed_slug(&key.slug, &key.id);
+                    let warning = format!(
+                        "items '{first_id}' and '{}' of type {} share the slug '{}'; writing the second as '{slug}'",
+                        key.id, key.content_type, key.slug
+                    );
+                    tracing::warn!("{warning}");
+                    self.report.warnings.push(warning);
+                }
+                _ => previous = Some((key.content_type, key.slug.clone(), key.id.clone())),
+            }
+
+            items_out
+                .write_all(slug.as_bytes())
+                .and_then(|()| items_out.write_all(b"\t"))
+                .and_then(|()| items_out.write_all(&raw))
+                .and_then(|()| items_out.write_all(b"\n"))
+                .map_err(|e| WriteError::io("write", &items_path, e))?;
+
+            value["slug"] = serde_json::Value::String(slug.clone());
+            make_js_safe(&mut value);
+            let item = Ctx::from(Serde(&value));
+            let ctx = context(key.content_type, item);
+
+            if let Some(entry) = engine.entry_file(key.content_type, run.options.markdown) {
+                let rel = format!("{}/{slug}.{}", key.content_type.plural(), entry.extension);
+                let reuse = same_templates && key.written_as.as_deref() == Some(slug.as_str());
+                if !(reuse && self.link_unchanged(&rel)?) {
+                    let text = run.templates.render(entry.template, &ctx, Some(&key.id))?;
+                    self.put(&rel, text.as_bytes())?;
+                }
+            }
+            if let Some(template) = list_template {
+                let text = run.templates.render(template, &ctx, Some(&key.id))?;
+                let list = &mut lists[ContentType::ALL
+                    .iter()
+                    .position(|t| *t == key.content_type)
+                    .expect("every type has a list")];
+                let sep: &[u8] = if list.empty { b"\n" } else { b",\n" };
+                list.empty = false;
+                list.file
+                    .write_all(sep)
+                    .and_then(|()| list.file.write_all(text.trim_end().as_bytes()))
+                    .map_err(|e| WriteError::io("write", run.staging.join(&list.rel), e))?;
+            }
+        }
+        items_out
+            .flush()
+            .map_err(|e| WriteError::io("write", &items_path, e))?;
+        drop(items_out);
+        self.settle(ITEMS_FILE)?;
+        for mut list in lists {
+            let path = join_inside(&run.staging, &list.rel);
+            let end: &[u8] = if list.empty { b"]\n" } else { b"\n]\n" };
+            list.file
+                .write_all(end)
+                .and_then(|()| list.file.flush())
+                .map_err(|e| WriteError::io("write", &path, e))?;
+            drop(list.file);
+            self.settle(&list.rel)?;
+        }
+        Ok(synced_until)
+    }
+
+    fn write_modules(&mut self) -> Result<(), WriteError> {
+        let run = self.run;
+        if run.engine.modules().is_empty() {
+            return Ok(());
+        }
+        let types = typegen::generate(&unified_content::json_schema())?;
+        let collections: Vec<Ctx> = ContentType::ALL
+            .into_iter()
+            .map(|t| {
+                let extension = run
+                    .engine
+                    .entry_file(t, run.options.markdown)
+                    .map(|e| e.extension)
+                    .unwrap_or("json");
+                minijinja::context! {
+                    name => t.as_str(),
+                    plural => t.plural(),
+                    pascal => pascal(t.as_str()),
+                    pascal_plural => pascal(t.plural()),
+                    extension,
+                }
+            })
+            .collect();
+        let ctx = minijinja::context! {
+            types => Ctx::from(Serde(&types)),
+            collections,
+            schema_version => SCHEMA_VERSION,
+            summary_fields => Ctx::from(Serde(crate::next::SUMMARY_FIELDS)),
+        };
+        for (template, file) in run.engine.modules() {
+            let text = run.templates.render(template, &ctx, None)?;
+            self.put(file, text.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Writes `bytes` at `rel` in the staging folder, or links the previous file there when its
+    /// bytes are the same, so that its modification time stays.
+    fn put(&mut self, rel: &str, bytes: &[u8]) -> Result<(), WriteError> {
+        self.claim(rel)?;
+        let old = join_inside(&self.run.options.out, rel);
+        // Full runs compare too, so that a full refresh also keeps unchanged files' times.
+        let same = std::fs::metadata(&old).is_ok_and(|m| m.len() == bytes.len() as u64)
+            && std::fs::read(&old).is_ok_and(|b| b == bytes);
+        if same && self.link(rel)? {
+            return Ok(());
+        }
+        let path = join_inside(&self.run.staging, rel);
+        std::fs::write(&path, bytes).map_err(|e| WriteError::io("write", &path, e))?;
+        self.report.files_written += 1;
+        self.report.bytes_written += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Links the previous file at `rel` without rendering, when it is still there.
+    fn link_unchanged(&mut self, rel: &str) -> Result<bool, WriteError> {
+        self.claim(rel)?;
+        if self.link(rel)? {
+            return Ok(true);
+        }
+        self.written.remove(rel);
+        Ok(false)
+    }
+
+    /// After a streamed file is complete in staging: keep the previous file instead when the
+    /// bytes are equal.
+    fn settle(&mut self, rel: &str) -> Result<(), WriteError> {
+        self.claim(rel)?;
+        let new = join_inside(&self.run.staging, rel);
+        let old = join_inside(&self.run.options.out, rel);
+        if same_bytes(&old, &new) {
+            std::fs::remove_file(&new).map_err(|e| WriteError::io("remove", &new, e))?;
+            if self.link(rel)? {
+                return Ok(());
+            }
+        }
+        let len = std::fs::metadata(&new)
+            .map_err(|e| WriteError::io("read", &new, e))?
+            .len();
+        self.report.files_written += 1;
+        self.report.bytes_written += len;
+        Ok(())
+    }
+
+    fn claim(&mut self, rel: &str) -> Result<(), WriteError> {
+        if self.written.insert(rel.to_string()) {
+            Ok(())
+        } else {
+            Err(WriteError::io(
+                "write",
+                join_inside(&self.run.staging, rel),
+                io::Error::new(io::ErrorKind::AlreadyExists, "two items map to this file"),
+            ))
+        }
+    }
+
+    /// Hard-links the previous output's file into staging (a copy with the same modification
+    /// time where links are not possible). `false` when there is no previous file.
+    fn link(&mut self, rel: &str) -> Result<bool, WriteError> {
+        let old = join_inside(&self.run.options.out, rel);
+        let new = join_inside(&self.run.staging, rel);
+        let meta = match std::fs::metadata(&old) {
+            Ok(meta) if meta.is_file() => meta,
+            _ => return Ok(false),
+        };
+        if std::fs::hard_link(&old, &new).is_err() {
+            std::fs::copy(&old, &new).map_err(|e| WriteError::io("copy", &old, e))?;
+            let modified = meta
+                .modified()
+                .map_err(|e| WriteError::io("read the time of", &old, e))?;
+            File::options()
+                .write(true)
+                .open(&new)
+                .and_then(|f| f.set_modified(modified))
+                .map_err(|e| WriteError::io("set the time of", &new, e))?;
+        }
+        self.report.files_unchanged += 1;
+        Ok(true)
+    }
+}
+
+fn context(content_type: ContentType, item: Ctx) -> Ctx {
+    minijinja::context! {
+        item,
+        content_type => minijinja::context! {
+            name => content_type.as_str(),
+            plural => content_type.plural(),
+        },
+        schema_version => SCHEMA_VERSION,
+        summary_fields => Ctx::from(Serde(crate::next::SUMMARY_FIELDS)),
+    }
+}
+
+fn pascal(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+fn same_bytes(a: &Path, b: &Path) -> bool {
+    let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) else {
+        return false;
+    };
+    if ma.len() != mb.len() {
+        return false;
+    }
+    let (Ok(fa), Ok(fb)) = (File::open(a), File::open(b)) else {
+        return false;
+    };
+    let (mut ra, mut rb) = (BufReader::new(fa), BufReader::new(fb));
+    let (mut ba, mut bb) = ([0u8; 64 * 1024], [0u8; 64 * 1024]);
+    loop {
+        let Ok(n) = ra.read(&mut ba) else {
+            return false;
+        };
+        if n == 0 {
+            return true;
+        }
+        if rb.read_exact(&mut bb[..n]).is_err() || ba[..n] != bb[..n] {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,443 @@
+//! The engine writers on the shared fixture set: generated files, determinism, atomicity,
+//! incremental runs and path safety.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use ssg_writers::{Mode, RunReport, SyncRun, WriteError, WriteOptions, engine};
+use unified_content::{ContentStatus, UnifiedContent};
+
+fn fixture() -> Vec<UnifiedContent> {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/content/items.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut items: Vec<UnifiedContent> = serde_json::from_str(&text).unwrap();
+    for item in &mut items {
+        item.normalize();
+        item.validate().unwrap();
+    }
+    items
+}
+
+fn options(out: &Path) -> WriteOptions {
+    WriteOptions::new(out)
+}
+
+/// One run, fed in pages of three items like a paged fetch.
+fn run(
+    name: &str,
+    options: WriteOptions,
+    items: &[UnifiedContent],
+) -> Result<RunReport, WriteError> {
+    let mut run = SyncRun::begin(engine(name)?, options)?;
+    for page in items.chunks(3) {
+        run.add_page(page.to_vec())?;
+    }
+    run.commit()
+}
+
+/// Every file under `dir` with its bytes.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                files.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
+}
+
+fn mtimes(dir: &Path) -> BTreeMap<String, SystemTime> {
+    tree(dir)
+        .into_keys()
+        .map(|rel| {
+            let t = std::fs::metadata(dir.join(&rel))
+                .unwrap()
+                .modified()
+                .unwrap();
+            (rel, t)
+        })
+        .collect()
+}
+
+/// All generated files of one output as one text, the raw item cache left out.
+fn listing(dir: &Path) -> String {
+    let mut text = String::new();
+    for (rel, bytes) in tree(dir) {
+        if rel == ".content-fetch-items.jsonl" {
+            continue;
+        }
+        text.push_str(&format!(
+            "===== {rel}\n{}",
+            String::from_utf8(bytes).unwrap()
+        ));
+    }
+    text
+}
+
+#[test]
+fn every_engine_writes_its_layout_for_the_fixture_set() {
+    for name in ssg_writers::engine_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let report = run(name, options(&out), &fixture()).unwrap();
+        assert_eq!(report.items, 9);
+        assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+        let text = listing(&out);
+        assert!(!text.contains("29.990000000000002"));
+        insta::with_settings!({filters => vec![(dir.path().to_str().unwrap(), "[TMP]")]}, {
+            insta::assert_snapshot!(name, text);
+        });
+    }
+}
+
+#[test]
+fn markdown_layout_writes_front_matter_and_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut opts = options(&out);
+    opts.markdown = true;
+    run("astro", opts, &fixture()).unwrap();
+    let article = std::fs::read_to_string(out.join("articles/brewing-guide.md")).unwrap();
+    insta::assert_snapshot!("astro-markdown-article", article);
+    let collections = std::fs::read_to_string(out.join("collections.ts")).unwrap();
+    assert!(collections.contains(r#"glob({ pattern: "**/*.md", base: folder("articles") })"#));
+    assert!(collections.contains(r#"glob({ pattern: "**/*.json", base: folder("products") })"#));
+
+    let mut opts = options(&dir.path().join("eleventy"));
+    opts.markdown = true;
+    let err = run("eleventy", opts, &fixture()).unwrap_err();
+    assert!(
+        matches!(err, WriteError::MarkdownUnsupported { engine: "eleventy" }),
+        "{err}"
+    );
+}
+
+#[test]
+fn output_is_deterministic_whatever_the_arrival_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reversed = fixture();
+    reversed.reverse();
+    for name in ssg_writers::engine_names() {
+        let a = dir.path().join(format!("{name}-a"));
+        let b = dir.path().join(format!("{name}-b"));
+        run(name, options(&a), &fixture()).unwrap();
+        run(name, options(&b), &reversed).unwrap();
+        assert_eq!(tree(&a), tree(&b), "{name}");
+    }
+}
+
+#[test]
+fn a_failed_fetch_leaves_the_previous_output_exactly_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    run("next", options(&out), &fixture()).unwrap();
+    let (before, times) = (tree(&out), mtimes(&out));
+
+    let mut changed = fixture();
+    changed[0].title = "Changed".into();
+    let mut sync = SyncRun::begin(engine("next").unwrap(), options(&out)).unwrap();
+    sync.add_page(changed[..4].to_vec()).unwrap();
+    // The fetch of the next page fails: the caller returns its error and drops the run.
+    drop(sync);
+
+    assert_eq!(tree(&out), before);
+    assert_eq!(mtimes(&out), times);
+    assert_eq!(siblings(dir.path()), vec!["out"]);
+}
+
+#[test]
+fn a_failed_render_leaves_the_previous_output_exactly_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    run("astro", options(&out), &fixture()).unwrap();
+    let (before, times) = (tree(&out), mtimes(&out));
+
+    // A user template that breaks on one item, half-way through the sorted items.
+    let templates = dir.path().join("templates");
+    std::fs::create_dir_all(templates.join("astro")).unwrap();
+    std::fs::write(
+        templates.join("astro/entry.json"),
+        "{% if item.slug == 'organic-tee' %}{{ item.no_such_field }}{% endif %}{{ item | json }}\n",
+    )
+    .unwrap();
+    let mut opts = options(&out);
+    opts.template_dir = Some(templates);
+    let err = run("astro", opts, &fixture()).unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("template 'astro/entry.json'"), "{message}");
+    assert!(message.contains("item 'snipcart:organic-tee'"), "{message}");
+
+    assert_eq!(tree(&out), before);
+    assert_eq!(mtimes(&out), times);
+    assert_eq!(siblings(dir.path()), vec!["out", "templates"]);
+}
+
+#[test]
+fn a_killed_run_leaves_the_output_and_the_next_run_cleans_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    run("eleventy", options(&out), &fixture()).unwrap();
+    let before = tree(&out);
+
+    // A process killed mid-run never runs its destructors: its staging folder stays behind.
+    let mut sync = SyncRun::begin(engine("eleventy").unwrap(), options(&out)).unwrap();
+    sync.add_page(fixture()[..2].to_vec()).unwrap();
+    std::mem::forget(sync);
+    assert_eq!(tree(&out), before);
+    assert_eq!(siblings(dir.path()).len(), 2);
+
+    // Killed between the two renames of the portable swap: the old output sits aside.
+    let aside = dir.path().join(".out.content-fetch-previous");
+    std::fs::rename(&out, &aside).unwrap();
+
+    run("eleventy", options(&out), &fixture()).unwrap();
+    assert_eq!(tree(&out), before);
+    assert_eq!(siblings(dir.path()), vec!["out"]);
+}
+
+#[test]
+fn incremental_runs_equal_full_runs_and_touch_only_changed_files() {
+    for name in ssg_writers::engine_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        run(name, options(&out), &fixture()).unwrap();
+        let times = mtimes(&out);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+
+        let base = fixture();
+        let mut mug = base[0].clone();
+        mug.price.as_mut().unwrap().amount = "27.5".parse().unwrap();
+        mug.updated_at = "2026-03-01T00:00:00Z".parse().unwrap();
+        let mut gone = base[4].clone();
+        gone.status = ContentStatus::Deleted;
+        gone.updated_at = "2026-03-01T00:00:00Z".parse().unwrap();
+        let mut fresh = base[1].clone();
+        fresh.id = "snipcart:new-cap".into();
+        fresh.slug = "new-cap".into();
+        fresh.title = "New Cap".into();
+        fresh.updated_at = "2026-03-01T00:00:00Z".parse().unwrap();
+
+        let mut opts = options(&out);
+        opts.mode = Mode::Incremental;
+        let mut sync = SyncRun::begin(engine(name).unwrap(), opts).unwrap();
+        assert!(sync.is_incremental());
+        assert_eq!(
+            sync.changes_since(),
+            Some("2026-02-01T12:30:00Z".parse().unwrap()),
+            "the newest updated_at of the previous run"
+        );
+        sync.add_page(vec![mug.clone(), gone.clone(), fresh.clone()])
+            .unwrap();
+        let report = sync.commit().unwrap();
+        assert!(report.incremental);
+        assert_eq!(report.items, 9);
+
+        // The same final content, written by a full run elsewhere.
+        let mut all: Vec<UnifiedContent> = base
+            .iter()
+            .filter(|i| i.id != gone.id && i.id != mug.id)
+            .cloned()
+            .collect();
+        all.push(mug.clone());
+        all.push(fresh.clone());
+        let full = dir.path().join("full");
+        run(name, options(&full), &all).unwrap();
+        assert_eq!(
+            tree(&out),
+            tree(&full),
+            "{name}: incremental differs from full"
+        );
+
+        let after = mtimes(&out);
+        let touched: Vec<&String> = after
+            .iter()
+            .filter(|(rel, t)| times.get(*rel) != Some(t))
+            .map(|(rel, _)| rel)
+            .collect();
+        let removed: Vec<&String> = times
+            .keys()
+            .filter(|rel| !after.contains_key(*rel))
+            .collect();
+        let expected: (Vec<&str>, Vec<&str>) = match name {
+            "eleventy" => (
+                vec![
+                    ".content-fetch-items.jsonl",
+                    ".content-fetch-state.json",
+                    "articles.json",
+                    "products.json",
+                ],
+                vec![],
+            ),
+            "astro" => (
+                vec![
+                    ".content-fetch-items.jsonl",
+                    ".content-fetch-state.json",
+                    "products/ceramic-mug.json",
+                    "products/new-cap.json",
+                ],
+                vec!["articles/first-harvest.json"],
+            ),
+            _ => (
+                vec![
+                    ".content-fetch-items.jsonl",
+                    ".content-fetch-state.json",
+                    "articles.json",
+                    "products.json",
+                    "products/ceramic-mug.json",
+                    "products/new-cap.json",
+                ],
+                vec!["articles/first-harvest.json"],
+            ),
+        };
+        assert_eq!(touched, expected.0, "{name}: files touched");
+        assert_eq!(removed, expected.1, "{name}: files removed");
+        assert_eq!(report.files_removed, expected.1.len(), "{name}");
+        assert_eq!(report.files_written, expected.0.len(), "{name}");
+    }
+}
+
+#[test]
+fn incremental_without_state_falls_back_to_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = options(&dir.path().join("out"));
+    opts.mode = Mode::Incremental;
+    let sync = SyncRun::begin(engine("astro").unwrap(), opts).unwrap();
+    assert!(!sync.is_incremental());
+    assert_eq!(sync.changes_since(), None);
+}
+
+fn with_slug(base: &UnifiedContent, id: &str, slug: &str) -> UnifiedContent {
+    let mut item = base.clone();
+    item.id = id.into();
+    item.slug = slug.into();
+    item
+}
+
+#[test]
+fn no_slug_writes_outside_the_output_folder() {
+    let base = fixture()[1].clone();
+    let cases = [
+        ("dots", "../../escaped", "escaped"),
+        ("absolute", "/etc/passwd", "etc-passwd"),
+        (
+            "backslashes",
+            "..\\..\\windows\\system32",
+            "windows-system32",
+        ),
+        ("nul", "nul\0byte", "nul-byte"),
+        ("look-alike", "\u{ff0e}\u{ff0e}\u{ff0f}ｅｖｉｌ", "evil"),
+        ("only-dots", "..", "item"),
+        ("upper", "Mixed Case", "mixed-case"),
+    ];
+    for name in ["astro", "next"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("site").join("out");
+        let items: Vec<UnifiedContent> = cases
+            .iter()
+            .map(|(id, slug, _)| with_slug(&base, id, slug))
+            .collect();
+        let report = run(name, options(&out), &items).unwrap();
+        assert_eq!(report.warnings.len(), cases.len(), "{:?}", report.warnings);
+        for (id, _, safe) in cases {
+            let path = out.join(format!("products/{safe}.json"));
+            let text =
+                std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{id}: {path:?}: {e}"));
+            assert!(text.contains(&format!("\"slug\": \"{safe}\"")), "{id}");
+        }
+        // Nothing but the output folder exists beside it, and nothing above it.
+        assert_eq!(siblings(&dir.path().join("site")), vec!["out"]);
+        assert_eq!(siblings(dir.path()), vec!["site"]);
+        assert_eq!(tree(&out.join("products")).len(), cases.len());
+
+        for (id, slug, safe) in cases {
+            let mut opts = options(&dir.path().join("strict"));
+            opts.strict = true;
+            let err = run(name, opts, &[with_slug(&base, id, slug)]).unwrap_err();
+            match err {
+                WriteError::UnsafeSlug {
+                    item_id, safe: s, ..
+                } => {
+                    assert_eq!((item_id.as_str(), s.as_str()), (id, safe))
+                }
+                other => panic!("{id}: {other}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn duplicate_slugs_get_a_stable_suffix_or_fail_under_strict() {
+    let base = fixture()[1].clone();
+    let items = vec![
+        with_slug(&base, "b-second", "tee"),
+        with_slug(&base, "a-first", "tee"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let report = run("astro", options(&out), &items).unwrap();
+    assert_eq!(report.warnings.len(), 1);
+    assert!(
+        report.warnings[0].contains("'a-first' and 'b-second'"),
+        "{:?}",
+        report.warnings
+    );
+    let files: Vec<String> = tree(&out.join("products")).into_keys().collect();
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[1], "tee.json", "the smallest id keeps the slug");
+    assert!(
+        files[0].starts_with("tee-") && files[0].len() == "tee-12345678.json".len(),
+        "{files:?}"
+    );
+    let second = std::fs::read_to_string(out.join("products").join(&files[0])).unwrap();
+    assert!(second.contains("\"id\": \"b-second\""));
+
+    let mut opts = options(&dir.path().join("strict"));
+    opts.strict = true;
+    let err = run("astro", opts, &items).unwrap_err();
+    assert!(matches!(err, WriteError::DuplicateSlug { .. }), "{err}");
+    assert!(err.to_string().contains("drop --strict"), "{err}");
+}
+
+#[test]
+fn output_folder_must_be_a_named_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    for out in [PathBuf::new(), file, PathBuf::from("/")] {
+        let err = SyncRun::begin(engine("astro").unwrap(), options(&out))
+            .err()
+            .unwrap();
+        assert!(
+            matches!(err, WriteError::OutputFolder { .. }),
+            "{out:?}: {err}"
+        );
+    }
+    let err = engine("hugo").err().unwrap();
+    assert_eq!(
+        err.to_string(),
+        "unknown engine 'hugo'; use one of: eleventy, astro, next"
+    );
+}
+
+/// Names in `dir`, sorted.
+fn siblings(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
