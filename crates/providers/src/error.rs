@@ -73,6 +73,22 @@ impl AdapterError {
             message: error.to_string(),
         }
     }
+
+    /// A malformed-payload error from a typed read of a JSON value through
+    /// `serde_path_to_error`, with the path of the bad field as `$.variants[0].price`.
+    pub(crate) fn from_json_path(
+        error: serde_path_to_error::Error<serde_json::Error>,
+    ) -> AdapterError {
+        let path = error.path().to_string();
+        AdapterError::Malformed {
+            path: if path == "." {
+                "$".to_string()
+            } else {
+                format!("$.{path}")
+            },
+            message: error.into_inner().to_string(),
+        }
+    }
 }
 
 /// A provider configuration that cannot work: a startup error, never a runtime 500.

@@ -19,8 +19,8 @@ pub mod rich_text;
 pub mod sanity;
 mod secret;
 mod settings;
-pub mod signature;
 pub mod shopify;
+pub mod signature;
 pub mod snipcart;
 pub mod tina;
 
