@@ -12,6 +12,9 @@ pub struct Normalized {
 }
 
 /// One change to the unified content cache.
+// A delivery yields a handful of changes that are moved once into the store, never kept in
+// bulk: boxing the item would add an allocation and churn every adapter and the store.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     /// Insert or replace an item, unless the stored one is newer.
