@@ -127,6 +127,7 @@ impl GitContentSource {
                 env!("CARGO_PKG_VERSION")
             ))
             .timeout(REQUEST_TIMEOUT)
+            .retry(retry_policy(&api))
             .build()
             .map_err(|e| settings.invalid("github_api_url", format!("no HTTP client: {e}")))?;
         Ok(GitContentSource {
@@ -455,6 +456,25 @@ impl GitContentSource {
         item.normalize();
         Ok(item)
     }
+}
+
+/// GitHub answers the odd read with a 502 or a dropped connection, and it does not redeliver a
+/// webhook that failed: reads (all GETs, so safe to repeat) are retried twice on transport
+/// errors, 429 and 5xx, within reqwest's retry budget.
+fn retry_policy(api: &Url) -> reqwest::retry::Builder {
+    reqwest::retry::for_host(api.host_str().unwrap_or_default().to_string()).classify_fn(
+        |attempt| {
+            let transient = attempt.error().is_some()
+                || attempt.status().is_some_and(|s| {
+                    s.is_server_error() || s == http::StatusCode::TOO_MANY_REQUESTS
+                });
+            if transient && attempt.method() == http::Method::GET {
+                attempt.retryable()
+            } else {
+                attempt.success()
+            }
+        },
+    )
 }
 
 /// Checks GitHub's `X-Hub-Signature-256: sha256=<hex>` over the raw body.

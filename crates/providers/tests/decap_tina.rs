@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
@@ -43,23 +44,30 @@ fn fixture(path: &str) -> Vec<u8> {
 struct FakeGitHub {
     url: String,
     hits: Arc<Mutex<Vec<String>>>,
+    /// How many of the next reads answer 502 Bad Gateway, as GitHub now and then does.
+    failures: Arc<AtomicUsize>,
 }
 
 #[derive(Clone)]
 struct ServerState {
     hits: Arc<Mutex<Vec<String>>>,
+    failures: Arc<AtomicUsize>,
 }
 
 impl FakeGitHub {
     async fn start() -> FakeGitHub {
         let hits = Arc::new(Mutex::new(Vec::new()));
+        let failures = Arc::new(AtomicUsize::new(0));
         let app = axum::Router::new()
             .route(
                 "/api/v3/repos/{owner}/{repo}/contents/{*path}",
                 get(contents),
             )
             .route("/api/v3/repos/{owner}/{repo}/commits", get(commits))
-            .with_state(ServerState { hits: hits.clone() });
+            .with_state(ServerState {
+                hits: hits.clone(),
+                failures: failures.clone(),
+            });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -67,6 +75,7 @@ impl FakeGitHub {
             // A GitHub Enterprise style base path, to show it is kept.
             url: format!("http://{addr}/api/v3"),
             hits,
+            failures,
         }
     }
 
@@ -104,6 +113,16 @@ async fn contents(
         .lock()
         .unwrap()
         .push(format!("contents {path}@{git_ref}"));
+    let failing = state
+        .failures
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    if failing {
+        return Err((
+            StatusCode::BAD_GATEWAY,
+            Json(json!({"message": "Server Error"})),
+        ));
+    }
     let file = fixtures().join("github/files").join(&git_ref).join(&path);
     let text = match std::fs::read(&file) {
         Ok(text) if (owner, repo.as_str()) == ("acme".to_string(), "site") => text,
@@ -638,4 +657,39 @@ async fn custom_folders_map_to_types() {
         github.hits(),
         [format!("contents content/pages/about.md@{C3}")]
     );
+}
+
+#[tokio::test]
+async fn transient_github_errors_are_retried_then_reported() {
+    let github = FakeGitHub::start().await;
+    let adapter = DecapAdapter::from_settings(&repo_settings(
+        "decap",
+        &github.url,
+        &[
+            ("webhook_secret", WEBHOOK_SECRET),
+            ("content_types", "pages=page"),
+        ],
+    ))
+    .unwrap();
+    let body = fixture("github/push.json");
+    let headers = github_headers("push", &body, WEBHOOK_SECRET);
+
+    github.failures.store(1, Ordering::SeqCst);
+    let normalized = adapter.normalize(&request(&headers, &body)).await.unwrap();
+    assert_eq!(upserts(&normalized.changes).len(), 1);
+    let read = format!("contents content/pages/about.md@{C3}");
+    assert_eq!(github.hits(), [read.clone(), read.clone()]);
+
+    github.failures.store(10, Ordering::SeqCst);
+    let err = adapter
+        .normalize(&request(&headers, &body))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, AdapterError::Upstream { url, .. } if url.contains("/contents/content/pages/about.md?ref=")),
+        "{err}"
+    );
+    assert!(err.to_string().contains("502"), "{err}");
+    // The first attempt and two retries.
+    assert_eq!(github.hits().len(), 2 + 3);
 }
