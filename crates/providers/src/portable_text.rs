@@ -180,10 +180,11 @@ fn open_list(out: &mut String, lists: &mut Vec<(ListKind, u64)>, kind: ListKind,
 fn push_block(out: &mut String, block: &Value, cdn: Option<&SanityCdn>) {
     match block.get("_type").and_then(Value::as_str) {
         Some("block") => {
-            let tag = match block.get("style").and_then(Value::as_str) {
-                Some(style @ ("h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "blockquote")) => style,
-                _ => "p",
-            };
+            let tag = block
+                .get("style")
+                .and_then(Value::as_str)
+                .filter(|s| matches!(*s, "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "blockquote"))
+                .unwrap_or("p");
             out.push('<');
             out.push_str(tag);
             out.push('>');
