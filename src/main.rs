@@ -12,7 +12,7 @@
 //! | 3 | authentication: no credentials found, or the API refused them (401/403) |
 //! | 4 | network: the API stayed unreachable, failing or malformed after every retry |
 //! | 5 | validation: an invalid item with `--strict` |
-//! | 6 | snapshot or output: a snapshot could not be read, trusted or written |
+//! | 6 | snapshot or output: a snapshot could not be read, trusted or written, or the engine's files could not be written |
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -37,7 +37,8 @@ Exit codes:
   3  authentication: no credentials found, or the API refused them (401/403)
   4  network: the API stayed unreachable, failing or malformed after every retry
   5  validation: an invalid item with --strict
-  6  snapshot or output: a snapshot could not be read, trusted or written
+  6  snapshot or output: a snapshot could not be read, trusted or written, or the
+     engine's files could not be written (the previous output is left as it was)
 
 Environment:
   INTEGRATION_API_URL        endpoint when --endpoint is not given
@@ -60,6 +61,59 @@ struct Cli {
     command: Option<Command>,
     #[command(flatten)]
     common: CommonArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Writing the data files of a static site generator.
+#[derive(Debug, Args)]
+struct OutputArgs {
+    /// Write the data files of this static site generator.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(ssg_writers::engine_names()))]
+    engine: Option<String>,
+    /// The output folder, owned by content-fetch [default: the engine's: eleventy
+    /// _data/fetched, astro src/content/fetched, next content/fetched].
+    #[arg(long, value_name = "DIR", requires = "engine")]
+    out: Option<PathBuf>,
+    /// A folder of minijinja templates overriding or adding to the built-in ones, by name
+    /// (e.g. astro/entry.json, markdown/entry.md).
+    #[arg(long, value_name = "DIR", requires = "engine")]
+    template_dir: Option<PathBuf>,
+    /// Write articles and pages as Markdown with front matter (astro).
+    #[arg(long, requires = "engine")]
+    markdown: bool,
+    /// Fetch only what changed since the last run (with tombstones) and rewrite only changed
+    /// files; a full run when the output folder has no state yet.
+    #[arg(long, requires = "engine", conflicts_with_all = ["full", "updated_since"])]
+    incremental: bool,
+    /// Fetch everything and rewrite the output (the default).
+    #[arg(long, requires = "engine")]
+    full: bool,
+}
+
+impl OutputArgs {
+    /// Starts the engine's run when `--engine` is given.
+    fn begin(&self, strict: bool) -> anyhow::Result<Option<ssg_writers::SyncRun>> {
+        let Some(name) = &self.engine else {
+            return Ok(None);
+        };
+        let engine = ssg_writers::engine(name)?;
+        let options = ssg_writers::WriteOptions {
+            out: self
+                .out
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(engine.default_out())),
+            template_dir: self.template_dir.clone(),
+            markdown: self.markdown,
+            strict,
+            mode: if self.incremental {
+                ssg_writers::Mode::Incremental
+            } else {
+                ssg_writers::Mode::Full
+            },
+        };
+        Ok(Some(ssg_writers::SyncRun::begin(engine, options)?))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -291,6 +345,16 @@ fn main() -> ExitCode {
 }
 
 fn exit_code(e: &anyhow::Error) -> u8 {
+    if let Some(w) = e.downcast_ref::<ssg_writers::WriteError>() {
+        return match w {
+            ssg_writers::WriteError::DuplicateSlug { .. }
+            | ssg_writers::WriteError::UnsafeSlug { .. } => 5,
+            ssg_writers::WriteError::UnknownEngine { .. }
+            | ssg_writers::WriteError::MarkdownUnsupported { .. }
+            | ssg_writers::WriteError::OutputFolder { .. } => 2,
+            _ => 6,
+        };
+    }
     match e.downcast_ref::<FetchError>().map(FetchError::kind) {
         Some(ErrorKind::Auth) => 3,
         Some(ErrorKind::Network) => 4,
@@ -320,12 +384,35 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let common = &cli.common;
     match &cli.command {
         None => {
-            let options = common.fetch_options()?;
-            let summary = consume(common, &options, true, &mut |_page| {
-                // The output step (SSG writers) plugs in here, page by page.
+            let mut options = common.fetch_options()?;
+            let mut writer = cli.output.begin(common.strict)?;
+            if let Some(since) = writer.as_ref().and_then(|w| w.changes_since()) {
+                options.filters.updated_since = Some(since);
+                options.filters.include_deleted = true;
+            }
+            let summary = consume(common, &options, true, &mut |page| {
+                if let Some(w) = writer.as_mut() {
+                    w.add_page(page.items.iter().cloned())?;
+                }
                 Ok(())
             })
             .await?;
+            if let Some(w) = writer {
+                let written = w.commit()?;
+                eprintln!(
+                    "{} items written ({}): {} files written, {} unchanged, {} removed, {} bytes",
+                    written.items,
+                    if written.incremental {
+                        "incremental"
+                    } else {
+                        "full"
+                    },
+                    written.files_written,
+                    written.files_unchanged,
+                    written.files_removed,
+                    written.bytes_written
+                );
+            }
             report(&summary, common.json)?;
         }
         Some(Command::Get { id }) => {

@@ -1,7 +1,8 @@
 //! Eleventy 3: one JSON array per content type in a global data folder.
 //!
-//! `_data/content/products.json` becomes `content.products` in every template, ready for
-//! Eleventy's pagination.
+//! `_data/fetched/products.json` becomes `fetched.products` in every template, ready for
+//! Eleventy's pagination. (`content` would be the obvious name, but Eleventy 3 reserves it
+//! for a template's own content and refuses data under it.)
 
 use unified_content::ContentType;
 
@@ -22,7 +23,7 @@ impl Engine for Eleventy {
     }
 
     fn default_out(&self) -> &'static str {
-        "_data/content"
+        "_data/fetched"
     }
 
     fn entry_file(&self, _: ContentType, _: bool) -> Option<EntryFile> {

@@ -1,0 +1,216 @@
+//! End to end: one fixture content set, through the real `content-fetch` binary, into three
+//! tiny real sites (Eleventy 3, Astro 7, Next.js 16), built by the real SSGs.
+//!
+//! The sites' npm packages must be installed first: `scripts/install-test-deps`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use content_fetch::{Filters, Snapshot};
+use unified_content::UnifiedContent;
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A site folder whose npm packages are installed; a clear failure otherwise, never a skip.
+fn site(name: &str) -> PathBuf {
+    let dir = repo().join("tests/sites").join(name);
+    assert!(
+        dir.join("node_modules").is_dir(),
+        "{} has no node_modules: run scripts/install-test-deps (npm ci in every test site) first",
+        dir.display()
+    );
+    dir
+}
+
+fn fixture() -> Vec<UnifiedContent> {
+    let text = std::fs::read_to_string(repo().join("tests/fixtures/content/items.json")).unwrap();
+    let mut items: Vec<UnifiedContent> = serde_json::from_str(&text).unwrap();
+    items.iter_mut().for_each(UnifiedContent::normalize);
+    items
+}
+
+/// The fixture set as a snapshot file, the form `content-fetch --from` reads offline.
+fn snapshot(dir: &Path) -> PathBuf {
+    let path = dir.join("fixture.snapshot.json");
+    let fetched_at = "2026-02-02T00:00:00Z".parse().unwrap();
+    Snapshot::new(
+        "http://127.0.0.1/fixture",
+        &Filters::default(),
+        fetched_at,
+        fixture(),
+    )
+    .write(&path)
+    .unwrap();
+    path
+}
+
+fn check(what: &str, output: Output) -> Output {
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// Runs the real CLI: `content-fetch --from SNAPSHOT --engine ENGINE --out OUT`.
+fn content_fetch(engine: &str, out: &Path) {
+    let tmp = tempfile::tempdir().unwrap();
+    let snap = snapshot(tmp.path());
+    let output = Command::new(env!("CARGO_BIN_EXE_content-fetch"))
+        .arg("--from")
+        .arg(&snap)
+        .args(["--engine", engine, "--out"])
+        .arg(out)
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    check(&format!("content-fetch --engine {engine}"), output);
+}
+
+/// `npm run build` in the site: npm puts the site's node_modules/.bin first on PATH, so the
+/// Astro site runs on the Node 22 it installs.
+fn build(site: &Path) -> Output {
+    Command::new("npm")
+        .args(["run", "build"])
+        .current_dir(site)
+        .env("CI", "true")
+        .env("ASTRO_TELEMETRY_DISABLED", "1")
+        .env("NEXT_TELEMETRY_DISABLED", "1")
+        .output()
+        .unwrap()
+}
+
+/// Every HTML file under `dir`, concatenated.
+fn html(dir: &Path) -> String {
+    let mut text = String::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "html") {
+                text.push_str(&std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    text
+}
+
+/// Every product's title and exact price and every article's body are in the built pages.
+fn assert_shows_the_fixture(engine: &str, built: &str) {
+    let items = fixture();
+    let mut products = 0;
+    for item in &items {
+        if let Some(price) = item
+            .price
+            .as_ref()
+            .filter(|_| item.content_type.as_str() == "product")
+        {
+            products += 1;
+            assert!(
+                built.contains(&item.title),
+                "{engine}: no title {:?}",
+                item.title
+            );
+            let shown = format!("{} {}", price.amount, price.currency_code);
+            assert!(
+                built.contains(&shown),
+                "{engine}: no exact price {shown:?} for {}",
+                item.id
+            );
+        }
+        if item.content_type.as_str() == "article" {
+            let body = item.body.as_deref().unwrap();
+            assert!(
+                built.contains(body),
+                "{engine}: no body of article {}",
+                item.id
+            );
+        }
+    }
+    assert_eq!(products, 4);
+    assert!(built.contains("0.3 GBP") && built.contains("29.99 EUR"));
+    assert!(!built.contains("0.30000000000000004") && !built.contains("29.990000000000002"));
+}
+
+#[test]
+fn eleventy_site_builds_from_the_fixture() {
+    let site = site("eleventy");
+    content_fetch("eleventy", &site.join("_data/fetched"));
+    check("eleventy build", build(&site));
+    let built = html(&site.join("_site"));
+    assert_shows_the_fixture("eleventy", &built);
+    // Pagination over fetched.products made one page per product.
+    assert!(
+        site.join("_site/products/tiny-sticker/index.html")
+            .is_file()
+    );
+}
+
+/// Removes the deliberately invalid entry even when an assertion fails.
+struct Remove(PathBuf);
+
+impl Drop for Remove {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn astro_site_builds_validates_every_entry_and_rejects_an_invalid_one() {
+    let site = site("astro");
+    let out = site.join("src/content/fetched");
+    content_fetch("astro", &out);
+    check("astro build", build(&site));
+    let built = html(&site.join("dist"));
+    assert_shows_the_fixture("astro", &built);
+    // Each entry's dates came out of the generated zod schema as Date objects.
+    let validated = built.matches(r#"data-validated="yes""#).count();
+    assert_eq!(
+        validated,
+        fixture().len(),
+        "entries that went through the schema"
+    );
+    assert!(!built.contains(r#"data-validated="no""#));
+
+    // One entry breaking the model (negative price, no title) must fail the build.
+    let invalid = Remove(out.join("products/zz-invalid.json"));
+    let mut entry = serde_json::to_value(&fixture()[1]).unwrap();
+    entry["slug"] = "zz-invalid".into();
+    entry["price"]["amount"] = serde_json::json!(-5);
+    entry.as_object_mut().unwrap().remove("title");
+    std::fs::write(&invalid.0, serde_json::to_vec_pretty(&entry).unwrap()).unwrap();
+    let output = build(&site);
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!output.status.success(), "the invalid entry built:\n{log}");
+    assert!(
+        log.contains("zz-invalid"),
+        "the failure names the entry:\n{log}"
+    );
+    assert!(
+        log.contains("price") && log.contains("title"),
+        "the failure names the fields:\n{log}"
+    );
+}
+
+#[test]
+fn next_site_builds_from_the_fixture() {
+    let site = site("next");
+    content_fetch("next", &site.join("content/fetched"));
+    check("next build", build(&site));
+    let built = html(&site.join("out"));
+    assert_shows_the_fixture("next", &built);
+    // generateStaticParams made one page per article, read with getArticleBySlug.
+    let page = std::fs::read_to_string(site.join("out/articles/brewing-guide.html")).unwrap();
+    assert!(page.contains("crème and clarity"));
+}
