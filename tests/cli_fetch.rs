@@ -1,0 +1,521 @@
+//! The `content-fetch` binary end to end against the loopback content API that verifies
+//! SigV4, with credentials from the environment, a profile file and a container endpoint.
+
+#[path = "../crates/content-fetch/tests/server/mod.rs"]
+mod server;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use axum::Router;
+use axum::routing::get;
+use serde_json::{Value, json};
+use server::{ACCESS_KEY, Fault, SECRET_KEY, TestServer, catalog, item};
+
+/// A clean environment: a temporary HOME (no real ~/.aws), no IMDS, no progress spinner.
+struct Env {
+    home: tempfile::TempDir,
+    vars: Vec<(String, String)>,
+}
+
+impl Env {
+    fn new() -> Env {
+        let home = tempfile::tempdir().unwrap();
+        let vars = vec![
+            ("HOME".into(), home.path().display().to_string()),
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+            (
+                "AWS_CONFIG_FILE".into(),
+                home.path().join("no-config").display().to_string(),
+            ),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE".into(),
+                home.path().join("no-credentials").display().to_string(),
+            ),
+            ("CI".into(), "true".into()),
+            ("CONTENT_FETCH_RETRY_BASE_MS".into(), "5".into()),
+        ];
+        Env { home, vars }
+    }
+
+    /// Static keys in the environment and the API's URL in INTEGRATION_API_URL.
+    fn with_keys(server: &TestServer) -> Env {
+        Env::new()
+            .set("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .set("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .set("AWS_REGION", server::REGION)
+            .set("INTEGRATION_API_URL", &server.endpoint())
+    }
+
+    fn set(mut self, name: &str, value: &str) -> Env {
+        self.vars.retain(|(k, _)| k != name);
+        self.vars.push((name.into(), value.into()));
+        self
+    }
+
+    fn dir(&self) -> &Path {
+        self.home.path()
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        self.run_in(self.dir().to_path_buf(), args).await
+    }
+
+    async fn run_in(&self, cwd: PathBuf, args: &[&str]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_content-fetch"));
+        command
+            .env_clear()
+            .envs(self.vars.iter().cloned())
+            .current_dir(cwd)
+            .args(args);
+        tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap()
+    }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[track_caller]
+fn assert_exit(o: &Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(o),
+        stderr(o)
+    );
+}
+
+fn closed_port_endpoint() -> String {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}/prod", closed.local_addr().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_from_the_environment_and_a_json_summary() {
+    let server = TestServer::start(catalog(), 3, None).await;
+    let env = Env::with_keys(&server);
+    let out = env.run(&["--json"]).await;
+    assert_exit(&out, 0);
+    let summary: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(summary["total"], 13);
+    assert_eq!(summary["items"]["article"], 7);
+    assert_eq!(summary["pages"], 3 + 2 + 1 + 1 + 1);
+    assert_eq!(summary["source"]["kind"], "api");
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "13 items (products 4, articles 7, pages 2, collections 0, media 0) in 8 pages"
+        ),
+        "{err}"
+    );
+    server.assert_all_verified();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn endpoint_precedence_flag_then_env_then_config_file() {
+    let server = TestServer::start(catalog(), 100, None).await;
+    let env = Env::with_keys(&server).set("INTEGRATION_API_URL", "");
+    let project = env.dir().join("site");
+    let nested = project.join("src/pages");
+    std::fs::create_dir_all(&nested).unwrap();
+    std::fs::write(
+        project.join("content-fetch.toml"),
+        format!(
+            "endpoint = \"{}\"\nregion = \"{}\"\n",
+            server.endpoint(),
+            server::REGION
+        ),
+    )
+    .unwrap();
+    // The file, found from a nested folder.
+    assert_exit(&env.run_in(nested.clone(), &["--type", "page"]).await, 0);
+    // The environment beats the file.
+    let env = env.set("INTEGRATION_API_URL", &closed_port_endpoint());
+    let out = env
+        .run_in(nested.clone(), &["--type", "page", "--attempts", "1"])
+        .await;
+    assert_exit(&out, 4);
+    // The flag beats both.
+    let out = env
+        .run_in(
+            nested,
+            &["--type", "page", "--endpoint", &server.endpoint()],
+        )
+        .await;
+    assert_exit(&out, 0);
+    server.assert_all_verified();
+
+    let no_endpoint = Env::new().run(&[]).await;
+    assert_exit(&no_endpoint, 2);
+    let err = stderr(&no_endpoint);
+    assert!(
+        err.contains("--endpoint")
+            && err.contains("INTEGRATION_API_URL")
+            && err.contains("content-fetch.toml"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_from_a_profile_file() {
+    let server = TestServer::start(catalog(), 100, Some("profile-session-token")).await;
+    let env = Env::new().set("INTEGRATION_API_URL", &server.endpoint());
+    let config = env.dir().join("aws-config");
+    let credentials = env.dir().join("aws-credentials");
+    std::fs::write(&config, "[profile site-dev]\nregion = us-east-1\n").unwrap();
+    std::fs::write(
+        &credentials,
+        format!("[site-dev]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\naws_session_token = profile-session-token\n"),
+    )
+    .unwrap();
+    let env = env
+        .set("AWS_CONFIG_FILE", &config.display().to_string())
+        .set(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            &credentials.display().to_string(),
+        );
+    let out = env
+        .run(&["--profile", "site-dev", "--type", "product", "--json"])
+        .await;
+    assert_exit(&out, 0);
+    let summary: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(summary["total"], 4);
+    server.assert_all_verified();
+    assert_eq!(
+        server.received()[0].security_token.as_deref(),
+        Some("profile-session-token")
+    );
+
+    let out = env
+        .set("AWS_REGION", server::REGION)
+        .run(&["--profile", "missing-profile"])
+        .await;
+    assert_exit(&out, 3);
+    assert!(stderr(&out).contains("missing-profile"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_from_a_container_endpoint_as_codebuild_serves_them() {
+    let server = TestServer::start(catalog(), 100, Some("container-token")).await;
+    let expiration = (chrono::Utc::now() + chrono::Duration::hours(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let body = json!({
+        "AccessKeyId": ACCESS_KEY,
+        "SecretAccessKey": SECRET_KEY,
+        "Token": "container-token",
+        "Expiration": expiration,
+    });
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    let app = Router::new().route(
+        "/v2/credentials/build-role",
+        get(move || {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let body = body.clone();
+            async move { axum::Json(body) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let creds_url = format!(
+        "http://{}/v2/credentials/build-role",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let env = Env::new()
+        .set("INTEGRATION_API_URL", &server.endpoint())
+        .set("AWS_REGION", server::REGION)
+        .set("AWS_CONTAINER_CREDENTIALS_FULL_URI", &creds_url);
+    let out = env.run(&["--type", "article"]).await;
+    assert_exit(&out, 0);
+    assert!(hits.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    server.assert_all_verified();
+    assert_eq!(
+        server.received()[0].security_token.as_deref(),
+        Some("container-token")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_credentials_names_every_source_tried() {
+    let server = TestServer::start(catalog(), 100, None).await;
+    let env = Env::new()
+        .set("INTEGRATION_API_URL", &server.endpoint())
+        .set("AWS_REGION", server::REGION);
+    let out = env.run(&[]).await;
+    assert_exit(&out, 3);
+    let err = stderr(&out);
+    for source in [
+        "AWS_ACCESS_KEY_ID",
+        "profile 'default'",
+        "credential_process",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "IMDS",
+        "--profile",
+    ] {
+        assert!(err.contains(source), "{source} missing from: {err}");
+    }
+    assert!(server.received().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_403_fails_fast_with_the_auth_exit_code() {
+    let server = TestServer::start(catalog(), 100, None).await;
+    let env = Env::with_keys(&server).set("AWS_SECRET_ACCESS_KEY", "wrong-secret-value");
+    let out = env.run(&["--type", "article"]).await;
+    assert_exit(&out, 3);
+    let err = stderr(&out);
+    assert!(
+        err.contains("403") && err.contains("region") && err.contains("clock"),
+        "{err}"
+    );
+    assert!(!err.contains("wrong-secret-value"));
+    assert_eq!(server.received().len(), 1, "a 403 is not retried");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retries_then_network_exit_code_then_fallback_snapshot() {
+    let server = TestServer::start(catalog(), 100, None).await;
+    server.fault(Fault::Status(503, None));
+    server.fault(Fault::Status(429, Some("0")));
+    let env = Env::with_keys(&server);
+    let out = env.run(&["--type", "article", "--json"]).await;
+    assert_exit(&out, 0);
+    let summary: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(summary["retries"], 2);
+
+    let snapshot = env.dir().join("last-good.json");
+    let out = env
+        .run(&["snapshot", "pull", "--out", snapshot.to_str().unwrap()])
+        .await;
+    assert_exit(&out, 0);
+
+    let down = env.set("INTEGRATION_API_URL", &closed_port_endpoint());
+    let out = down.run(&["--attempts", "2"]).await;
+    assert_exit(&out, 4);
+    assert!(
+        stderr(&out).contains("after 2 attempt(s)"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = down
+        .run(&[
+            "--attempts",
+            "2",
+            "--fallback-snapshot",
+            snapshot.to_str().unwrap(),
+            "--fallback-max-age",
+            "1h",
+            "--json",
+        ])
+        .await;
+    assert_exit(&out, 0);
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning:") && err.contains("FALLBACK"),
+        "{err}"
+    );
+    let summary: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(summary["source"]["kind"], "fallback-snapshot");
+    assert_eq!(summary["total"], 13);
+
+    // A failed pull writes nothing.
+    let failed = down.dir().join("failed.json");
+    let out = down
+        .run(&[
+            "--attempts",
+            "1",
+            "snapshot",
+            "pull",
+            "--out",
+            failed.to_str().unwrap(),
+        ])
+        .await;
+    assert_exit(&out, 4);
+    assert!(!failed.exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn strict_and_lenient_validation() {
+    let mut items = catalog();
+    let mut bad = item("article-bad", "article", "published");
+    bad["slug"] = "Bad Slug".into();
+    items.push(bad);
+    let server = TestServer::start(items, 100, None).await;
+    let env = Env::with_keys(&server);
+
+    let out = env.run(&["--type", "article", "--json"]).await;
+    assert_exit(&out, 0);
+    let err = stderr(&out);
+    assert!(err.contains("article-bad") && err.contains("slug"), "{err}");
+    let summary: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(summary["invalid_skipped"], 1);
+    assert_eq!(summary["total"], 7);
+
+    let out = env.run(&["--type", "article", "--strict"]).await;
+    assert_exit(&out, 5);
+    let err = stderr(&out);
+    assert!(
+        err.contains("invalid item 'article-bad'") && err.contains("field 'slug'"),
+        "{err}"
+    );
+}
+
+const ODD_IDS: &[&str] = &[
+    "gid://shopify/Product/7",
+    "a:b#c?d=e&f",
+    "with space and+plus",
+    "ünïcødé/日本語",
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn odd_ids_through_get_online_and_offline() {
+    let mut items = catalog();
+    items.extend(ODD_IDS.iter().map(|id| item(id, "page", "published")));
+    let server = TestServer::start(items, 100, None).await;
+    let env = Env::with_keys(&server);
+    let snapshot = env.dir().join("snap.json");
+    assert_exit(
+        &env.run(&["snapshot", "pull", "--out", snapshot.to_str().unwrap()])
+            .await,
+        0,
+    );
+    for id in ODD_IDS {
+        let online = env.run(&["get", id]).await;
+        assert_exit(&online, 0);
+        let item: Value = serde_json::from_str(&stdout(&online)).unwrap();
+        assert_eq!(item["id"], *id);
+        let offline = env
+            .run(&["get", id, "--from", snapshot.to_str().unwrap()])
+            .await;
+        assert_exit(&offline, 0);
+        assert_eq!(stdout(&offline), stdout(&online), "{id}");
+    }
+    let missing = env.run(&["get", "no/such:id"]).await;
+    assert_exit(&missing, 1);
+    assert!(stderr(&missing).contains("no/such:id"));
+    server.assert_all_verified();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn snapshot_pull_show_diff_and_offline_runs() {
+    let server = TestServer::start(catalog(), 3, None).await;
+    let env = Env::with_keys(&server);
+    let a = env.dir().join("a.json");
+    let b = env.dir().join("b.json");
+    let c = env.dir().join("c.json");
+    let out = env
+        .run(&["snapshot", "pull", "--out", a.to_str().unwrap(), "--json"])
+        .await;
+    assert_exit(&out, 0);
+    let online: Value = serde_json::from_str(&stdout(&out)).unwrap();
+
+    // Offline from the snapshot: the same items, pulled again into an identical snapshot.
+    let out = env
+        .run(&[
+            "--from",
+            a.to_str().unwrap(),
+            "snapshot",
+            "pull",
+            "--out",
+            b.to_str().unwrap(),
+            "--json",
+        ])
+        .await;
+    assert_exit(&out, 0);
+    let offline: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(offline["items"], online["items"]);
+    assert_eq!(offline["source"]["kind"], "snapshot");
+    let read = |p: &Path| -> Value { serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap() };
+    assert_eq!(read(&a)["items"], read(&b)["items"]);
+    assert_eq!(read(&a)["header"]["digest"], read(&b)["header"]["digest"]);
+    assert_eq!(read(&a)["header"]["includes_drafts"], false);
+    assert_eq!(
+        read(&a)["header"]["schema_version"],
+        unified_content::SCHEMA_VERSION
+    );
+
+    let show = env.run(&["snapshot", "show", a.to_str().unwrap()]).await;
+    assert_exit(&show, 0);
+    insta::with_settings!({filters => vec![
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[TIME]"),
+        (r"http://127\.0\.0\.1:\d+", "[ENDPOINT]"),
+    ]}, {
+        insta::assert_snapshot!("snapshot_show", stdout(&show));
+    });
+
+    // Change the API's content, pull again, diff.
+    {
+        let mut items = server.state.items.lock().unwrap();
+        items.retain(|i| i["id"] != "page-about");
+        items.iter_mut().find(|i| i["id"] == "article-1").unwrap()["title"] = "Changed".into();
+        items.push(item("article-new", "article", "published"));
+    }
+    assert_exit(
+        &env.run(&["snapshot", "pull", "--out", c.to_str().unwrap()])
+            .await,
+        0,
+    );
+    let diff = env
+        .run(&["snapshot", "diff", a.to_str().unwrap(), c.to_str().unwrap()])
+        .await;
+    assert_exit(&diff, 0);
+    assert_eq!(
+        stdout(&diff),
+        "+ article article-new\n~ article article-1\n- page page-about\n1 added, 1 changed, 1 removed\n"
+    );
+
+    // A preview snapshot is refused for a production run.
+    let preview = env.dir().join("preview.json");
+    assert_exit(
+        &env.run(&[
+            "--include-drafts",
+            "snapshot",
+            "pull",
+            "--out",
+            preview.to_str().unwrap(),
+        ])
+        .await,
+        0,
+    );
+    let out = env.run(&["--from", preview.to_str().unwrap()]).await;
+    assert_exit(&out, 6);
+    assert!(
+        stderr(&out).contains("--include-drafts"),
+        "{}",
+        stderr(&out)
+    );
+    assert_exit(
+        &env.run(&["--from", preview.to_str().unwrap(), "--include-drafts"])
+            .await,
+        0,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_errors_and_help() {
+    let env = Env::new();
+    let out = env
+        .run(&["--endpoint", "http://127.0.0.1:9/prod", "--type", "posts"])
+        .await;
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("--type 'posts'"), "{}", stderr(&out));
+    let out = env.run(&["--no-such-flag"]).await;
+    assert_exit(&out, 2);
+    let help = env.run(&["--help"]).await;
+    assert_exit(&help, 0);
+    let text = stdout(&help);
+    assert!(
+        text.contains("Exit codes:") && text.contains("5  validation"),
+        "{text}"
+    );
+}
