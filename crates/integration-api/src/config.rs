@@ -136,8 +136,9 @@ pub struct AccessKey {
     pub session_token: Option<Secret>,
 }
 
-/// The integration API's settings.
-#[derive(Debug, Clone)]
+/// The integration API's settings. `Debug` shows no provider setting value and no
+/// environment variable, as either may be a secret.
+#[derive(Clone)]
 pub struct Config {
     /// Where the local server listens.
     pub bind: SocketAddr,
@@ -157,6 +158,26 @@ pub struct Config {
     pub providers: BTreeMap<String, BTreeMap<String, String>>,
     /// The environment snapshot, whose `<PROVIDER>_<SETTING>` variables override tables.
     pub env: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let providers: BTreeMap<&String, Vec<&String>> = self
+            .providers
+            .iter()
+            .map(|(name, table)| (name, table.keys().collect()))
+            .collect();
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("db", &self.db)
+            .field("body_limit", &self.body_limit)
+            .field("client_id", &self.client_id)
+            .field("environment", &self.environment)
+            .field("region", &self.region)
+            .field("access_keys", &self.access_keys)
+            .field("providers", &providers)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Config {
@@ -383,7 +404,9 @@ mod tests {
                 .expose(),
             "TOKEN"
         );
-        assert!(!format!("{config:?}").contains("SECRET"));
+        let shown = format!("{config:?}");
+        assert!(shown.contains("AKID2") && shown.contains("webhook_secret"), "{shown}");
+        assert!(!shown.contains("SECRET") && !shown.contains("TOKEN") && !shown.contains("\"s\""), "{shown}");
     }
 
     #[test]

@@ -74,7 +74,7 @@ impl EventSource {
             kind,
             previous,
             current,
-        } = write;
+        } = &**write;
         let collection = current.content_type == ContentType::Collection;
         let event_type = match kind {
             WriteKind::Created if collection => EventType::CollectionCreated,

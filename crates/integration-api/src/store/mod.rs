@@ -40,7 +40,7 @@ pub struct ApplyReport {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// The item was stored: new, changed, tombstoned or restocked.
-    Written(Write),
+    Written(Box<Write>),
     /// The change equals what is stored (digests match); nothing was written.
     Unchanged {
         /// The item's id.

@@ -307,11 +307,11 @@ fn upsert(tx: &Transaction, mut item: UnifiedContent) -> Result<Outcome, StoreEr
         _ => WriteKind::Created,
     };
     save(tx, &item)?;
-    Ok(Outcome::Written(Write {
+    Ok(Outcome::Written(Box::new(Write {
         kind,
         previous,
         current: item,
-    }))
+    })))
 }
 
 fn tombstone(
@@ -361,11 +361,11 @@ fn tombstone(
     current.updated_at = deleted_at;
     current.synced_at = received_at;
     save(tx, &current)?;
-    Ok(Outcome::Written(Write {
+    Ok(Outcome::Written(Box::new(Write {
         kind: WriteKind::Deleted,
         previous: Some(old),
         current,
-    }))
+    })))
 }
 
 /// Which part of an item a stock change is for.
@@ -482,11 +482,11 @@ fn restock(
         current.updated_at = current.updated_at.max(update.updated_at);
         current.synced_at = received_at;
         save(tx, &current)?;
-        outcomes.push(Outcome::Written(Write {
+        outcomes.push(Outcome::Written(Box::new(Write {
             kind: WriteKind::Inventory,
             previous: Some(old),
             current,
-        }));
+        })));
     }
     Ok(outcomes)
 }
