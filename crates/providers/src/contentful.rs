@@ -25,8 +25,12 @@
 //!   (or `name`), `slug`, `body` (or `content`; Rich Text is rendered to HTML and kept raw in
 //!   `provider_data.rich_text`, a string is kept as Markdown), `description` (or `excerpt`,
 //!   `summary`), `tags` plus the ids of `metadata.tags`, and `featuredImage` (or `heroImage`,
-//!   `image`, `coverImage`) when the link is resolved in the payload. Published assets become
-//!   `media` items with their URL, size, dimensions and MIME type.
+//!   `image`, `coverImage`) when the link is resolved in the payload; a `price` field (number
+//!   or decimal string) when `currency` is set. Published assets become `media` items with
+//!   their URL, size, dimensions and MIME type.
+//!
+//! Settings: `locale` (required), `default_locale`, `signing_secret`, `webhook_path`,
+//! `max_age_secs`, `webhook_secret`, `secret_header`, `content_type_map`, `currency`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -40,7 +44,7 @@ use unified_content::{
 
 use crate::change::{Change, Normalized};
 use crate::error::{AdapterError, ConfigError, SignatureError};
-use crate::fields::{TypeMap, json_body, seconds, text, timestamp};
+use crate::fields::{TypeMap, currency, json_body, price, seconds, text, timestamp};
 use crate::rich_text::to_html;
 use crate::secret::Secret;
 use crate::settings::Settings;
@@ -96,6 +100,7 @@ pub struct ContentfulAdapter {
     locale: String,
     default_locale: String,
     types: TypeMap,
+    currency: Option<String>,
 }
 
 /// Builds the adapter from its settings (see the module documentation).
@@ -173,6 +178,7 @@ impl ContentfulAdapter {
             locale,
             default_locale,
             types: TypeMap::from_settings(settings, "content_type_map", DEFAULT_TYPES)?,
+            currency: currency(settings)?,
         })
     }
 
@@ -339,6 +345,11 @@ impl ContentfulAdapter {
                     images: featured_image.iter().cloned().collect(),
                     featured_image,
                     tags,
+                    price: price(
+                        self.field(resource, "price"),
+                        self.currency.as_deref(),
+                        "$.fields.price",
+                    )?,
                     ..self.blank(id, status, created_at, updated_at, request)
                 }
             }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use unified_content::{ContentType, Timestamp};
+use unified_content::{Amount, ContentType, Price, Timestamp};
 
 use crate::error::{AdapterError, ConfigError};
 use crate::settings::Settings;
@@ -91,6 +91,45 @@ impl TypeMap {
     pub(crate) fn get(&self, doc_type: &str) -> Option<ContentType> {
         self.0.get(doc_type).copied()
     }
+}
+
+/// The optional `currency` setting of a CMS that holds products: an ISO 4217 code such as
+/// `EUR`, upper-cased. CMS documents carry bare numbers, never a currency.
+pub(crate) fn currency(settings: &Settings) -> Result<Option<String>, ConfigError> {
+    let Some(raw) = settings.get("currency") else {
+        return Ok(None);
+    };
+    let code = raw.to_ascii_uppercase();
+    if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(Some(code))
+    } else {
+        Err(settings.invalid(
+            "currency",
+            format!("'{raw}' is not an ISO 4217 code such as EUR"),
+        ))
+    }
+}
+
+/// A product price from a number or decimal string field, in `currency`. `Ok(None)` when the
+/// field is absent or no currency is configured.
+pub(crate) fn price(
+    value: Option<&Value>,
+    currency: Option<&str>,
+    path: &str,
+) -> Result<Option<Price>, AdapterError> {
+    let (Some(value), Some(currency)) = (value.filter(|v| !v.is_null()), currency) else {
+        return Ok(None);
+    };
+    let amount: Amount =
+        serde_json::from_value(value.clone()).map_err(|e| AdapterError::Malformed {
+            path: path.to_string(),
+            message: format!("expected a price: {e}"),
+        })?;
+    Ok(Some(Price {
+        amount,
+        currency_code: currency.to_string(),
+        compare_at_amount: None,
+    }))
 }
 
 /// An optional whole number of seconds, such as a replay window.

@@ -27,7 +27,6 @@ pub(crate) fn safe_href(href: &str) -> Option<&str> {
     let squeezed: String = href
         .chars()
         .filter(|c| !c.is_ascii_whitespace() && !c.is_control())
-        .take(16)
         .collect::<String>()
         .to_ascii_lowercase();
     let scheme_end = squeezed.find(':');

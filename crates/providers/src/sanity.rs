@@ -15,8 +15,10 @@
 //!   `versions.` ids become status draft, with the id kept exactly. The Portable Text `body`
 //!   (or `content`) is rendered to HTML and kept raw in `provider_data.portable_text`.
 //!
+//!   A numeric or decimal-string `price` becomes the item's price when `currency` is set.
+//!
 //! Settings: `webhook_secret` (required), `project_id` and `dataset` (to build image URLs from
-//! asset references), `type_map`, `max_age_secs`.
+//! asset references), `type_map`, `max_age_secs`, `currency` (ISO 4217, for product prices).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -32,7 +34,7 @@ use unified_content::{
 
 use crate::change::{Change, Normalized};
 use crate::error::{AdapterError, ConfigError, SignatureError};
-use crate::fields::{TypeMap, json_body, seconds, text, timestamp};
+use crate::fields::{TypeMap, currency, json_body, price, seconds, text, timestamp};
 use crate::portable_text::{SanityCdn, sanity_image, to_html};
 use crate::secret::Secret;
 use crate::settings::Settings;
@@ -57,6 +59,7 @@ pub struct SanityAdapter {
     max_age_secs: i64,
     cdn: Option<SanityCdn>,
     types: TypeMap,
+    currency: Option<String>,
 }
 
 /// Builds the adapter from its settings (see the module documentation).
@@ -86,6 +89,7 @@ impl SanityAdapter {
             max_age_secs: seconds(settings, "max_age_secs", 300)?,
             cdn,
             types: TypeMap::from_settings(settings, "type_map", DEFAULT_TYPES)?,
+            currency: currency(settings)?,
         })
     }
 
@@ -133,11 +137,14 @@ impl SanityAdapter {
                     .collect()
             })
             .unwrap_or_default();
-        let seo = doc.get("seo").map(|seo| SeoMetadata {
-            meta_title: text(seo.get("metaTitle")).map(str::to_string),
-            meta_description: text(seo.get("metaDescription")).map(str::to_string),
-            ..SeoMetadata::default()
-        });
+        let seo = doc
+            .get("seo")
+            .map(|seo| SeoMetadata {
+                meta_title: text(seo.get("metaTitle")).map(str::to_string),
+                meta_description: text(seo.get("metaDescription")).map(str::to_string),
+                ..SeoMetadata::default()
+            })
+            .filter(|seo| *seo != SeoMetadata::default());
         let created_at =
             timestamp(doc.get("_createdAt"), "$._createdAt")?.unwrap_or(request.received_at);
         let updated_at = timestamp(doc.get("_updatedAt"), "$._updatedAt")?.unwrap_or(created_at);
@@ -166,7 +173,7 @@ impl SanityAdapter {
             body,
             images: featured_image.iter().cloned().collect(),
             featured_image,
-            price: None,
+            price: price(doc.get("price"), self.currency.as_deref(), "$.price")?,
             inventory: None,
             variants: Vec::new(),
             seo,

@@ -162,6 +162,47 @@ async fn archived_entries_are_archived_and_keep_markdown_bodies() {
 }
 
 #[tokio::test]
+async fn products_take_their_price_in_the_configured_currency() {
+    let adapter = ContentfulAdapter::new(&Settings::from_table(
+        "contentful",
+        [
+            ("locale", "en-US"),
+            ("signing_secret", SIGNING_SECRET),
+            ("currency", "USD"),
+        ],
+    ))
+    .unwrap();
+    let body = fixture("entry_product.json");
+    let topic = "ContentManagement.Entry.publish";
+    let headers = signed_headers(
+        SIGNING_SECRET,
+        "/webhooks/contentful",
+        topic,
+        received_at(),
+        &body,
+    );
+    let request = WebhookRequest {
+        headers: &headers,
+        body: &body,
+        received_at: received_at(),
+    };
+    adapter.verify(&request).await.unwrap();
+    let item = only_upsert(adapter.normalize(&request).await.unwrap().changes);
+    assert_eq!(
+        (item.content_type, item.title.as_str(), item.slug.as_str()),
+        (ContentType::Product, "Gift Card", "gift-card")
+    );
+    let price = item.price.unwrap();
+    assert_eq!(
+        (
+            price.amount.to_string().as_str(),
+            price.currency_code.as_str()
+        ),
+        ("12.5", "USD")
+    );
+}
+
+#[tokio::test]
 async fn unpublish_and_delete_become_tombstones() {
     let expected = vec![Change::Tombstone {
         id: "5KsDBWseXY6QegucYAoacS".into(),

@@ -190,6 +190,45 @@ async fn unmapped_types_are_acknowledged_and_ignored() {
 }
 
 #[tokio::test]
+async fn products_take_their_price_in_the_configured_currency() {
+    let body = fixture("product.json");
+    let headers = signed_headers("update", "product-blue-mug", &body);
+    let request = WebhookRequest {
+        headers: &headers,
+        body: &body,
+        received_at: received_at(),
+    };
+    let with_currency = SanityAdapter::new(&Settings::from_table(
+        "sanity",
+        [("webhook_secret", SECRET), ("currency", "eur")],
+    ))
+    .unwrap();
+    let item = only_upsert(with_currency.normalize(&request).await.unwrap().changes);
+    assert_eq!(item.content_type, ContentType::Product);
+    let price = item.price.as_ref().unwrap();
+    assert_eq!(
+        (
+            price.amount.to_string().as_str(),
+            price.currency_code.as_str()
+        ),
+        ("24.95", "EUR")
+    );
+    // An expanded asset (`asset->` in the projection) needs no project or dataset.
+    let image = item.featured_image.as_ref().unwrap();
+    assert_eq!((image.width, image.file_size), (Some(800), Some(80412)));
+    // An empty SEO object is no SEO.
+    assert_eq!(item.seo, None);
+    // Without a currency, a bare number is no price.
+    let item = only_upsert(adapter().normalize(&request).await.unwrap().changes);
+    assert_eq!(item.price, None);
+    let bad = SanityAdapter::new(&Settings::from_table(
+        "sanity",
+        [("webhook_secret", SECRET), ("currency", "euro")],
+    ));
+    assert!(bad.unwrap_err().to_string().contains("currency"));
+}
+
+#[tokio::test]
 async fn delivery_id_is_the_idempotency_key() {
     let body = fixture("post.json");
     let headers = signed_headers("update", "x", &body);
