@@ -232,14 +232,18 @@ pub(crate) fn check_item(raw: Value) -> Result<UnifiedContent, InvalidItem> {
         .and_then(Value::as_str)
         .unwrap_or("<no id>")
         .to_string();
-    let mut item: UnifiedContent = serde_json::from_value(raw).map_err(|e| {
-        let message = e.to_string();
-        let field = message
-            .split('`')
-            .nth(1)
-            .filter(|_| message.starts_with("missing field") || message.starts_with("unknown"))
-            .unwrap_or("(item)")
-            .to_string();
+    let mut item: UnifiedContent = serde_path_to_error::deserialize(raw).map_err(|e| {
+        let message = e.inner().to_string();
+        let path = e.path().to_string();
+        // A missing field is reported at its parent; name the field itself.
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|m| m.split('`').next());
+        let field = match (path.as_str(), missing) {
+            ("." | "", Some(name)) => name.to_string(),
+            (parent, Some(name)) => format!("{parent}.{name}"),
+            (path, None) => path.to_string(),
+        };
         InvalidItem {
             id: id.clone(),
             field,
@@ -649,7 +653,14 @@ mod tests {
 
     #[test]
     fn items_are_checked_leniently_or_strictly() {
-        let items = vec![raw("a", "ok"), raw("b", "Not A Slug"), json!({"id": "c"})];
+        let mut bad_price = raw("d", "ok-d");
+        bad_price["price"] = json!({"amount": "x", "currency_code": "EUR"});
+        let items = vec![
+            raw("a", "ok"),
+            raw("b", "Not A Slug"),
+            json!({"id": "c"}),
+            bad_price,
+        ];
         let page = build_page(ContentType::Article, 0, true, items.clone(), false, "u").unwrap();
         assert_eq!(page.items.len(), 1);
         assert_eq!(
@@ -661,7 +672,7 @@ mod tests {
                 .iter()
                 .map(|s| (s.id.as_str(), s.field.as_str()))
                 .collect::<Vec<_>>(),
-            vec![("b", "slug"), ("c", "title")]
+            vec![("b", "slug"), ("c", "title"), ("d", "price.amount")]
         );
         let err = build_page(ContentType::Article, 0, true, items, true, "u").unwrap_err();
         assert!(

@@ -136,17 +136,18 @@ async fn a_tampered_or_foreign_request_is_refused_and_403_is_not_retried() {
     let sent_to =
         reqwest::Url::parse(&format!("{}/content?content_type=product", endpoint)).unwrap();
     let headers = sign_get(&signed_for, REGION, &credentials(None), SystemTime::now()).unwrap();
-    let http = reqwest::Client::new();
+    // Decompression off, to see that pages really travel gzipped when asked.
+    let http = reqwest::Client::builder().no_gzip().build().unwrap();
     for (url, expected) in [(&signed_for, 200), (&sent_to, 403)] {
-        let mut request = http.get(url.clone());
+        let mut request = http.get(url.clone()).header("accept-encoding", "gzip");
         for (k, v) in &headers {
             request = request.header(k, v);
         }
-        assert_eq!(
-            request.send().await.unwrap().status().as_u16(),
-            expected,
-            "{url}"
-        );
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), expected, "{url}");
+        if expected == 200 {
+            assert_eq!(response.headers()["content-encoding"], "gzip");
+        }
     }
     let received = server.received();
     assert!(received[0].verified.is_ok());

@@ -86,7 +86,9 @@ impl TestServer {
         let app = Router::new()
             .route("/prod/content", get(list))
             .route("/prod/content/{id}", get(one))
-            .with_state(Arc::clone(&state));
+            .with_state(Arc::clone(&state))
+            // Pages go out gzipped whenever the client asks, as API Gateway can send them.
+            .layer(tower_http::compression::CompressionLayer::new());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let resets = Arc::new(AtomicUsize::new(0));
