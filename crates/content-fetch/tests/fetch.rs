@@ -101,6 +101,30 @@ async fn paginates_every_type_over_signed_requests() {
 }
 
 #[tokio::test]
+async fn concurrency_across_types_is_bounded() {
+    let server = TestServer::start(catalog(), 2, None).await;
+    let opts = FetchOptions {
+        concurrency: 1,
+        ..FetchOptions::default()
+    };
+    let outcome = source(&server).fetch_all(&opts).await.unwrap();
+    assert_eq!(outcome.items.len(), 13);
+    // With one type at a time, the requests of each type arrive together, never interleaved.
+    let types: Vec<String> = server
+        .received()
+        .iter()
+        .map(|r| {
+            let query = r.path_and_query.split_once('?').unwrap().1;
+            query.split('&').next().unwrap().to_string()
+        })
+        .collect();
+    let mut runs = types.clone();
+    runs.dedup();
+    assert_eq!(runs.len(), ContentType::ALL.len(), "{types:?}");
+    assert_eq!(types.len(), 4 + 2 + 1 + 1 + 1, "{types:?}");
+}
+
+#[tokio::test]
 async fn filters_travel_encoded_and_drafts_only_on_request() {
     let server = TestServer::start(catalog(), 100, None).await;
     let source = source(&server);
