@@ -405,8 +405,14 @@ mod tests {
             "TOKEN"
         );
         let shown = format!("{config:?}");
-        assert!(shown.contains("AKID2") && shown.contains("webhook_secret"), "{shown}");
-        assert!(!shown.contains("SECRET") && !shown.contains("TOKEN") && !shown.contains("\"s\""), "{shown}");
+        assert!(
+            shown.contains("AKID2") && shown.contains("webhook_secret"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("SECRET") && !shown.contains("TOKEN") && !shown.contains("\"s\""),
+            "{shown}"
+        );
     }
 
     #[test]

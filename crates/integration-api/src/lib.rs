@@ -10,6 +10,7 @@
 pub mod config;
 pub mod events;
 pub mod ingest;
+pub mod lambda;
 pub mod router;
 pub mod store;
 

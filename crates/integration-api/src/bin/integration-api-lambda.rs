@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use integration_api::config::{ENV_CONFIG, ENV_DB};
-use integration_api::{Config, local_ingest, router};
+use integration_api::{Config, lambda, local_ingest, router};
 use lambda_http::{Error, run};
 
 #[tokio::main]
@@ -37,5 +37,9 @@ async fn main() -> Result<(), Error> {
             );
         }
     });
-    run(router(ingest, config.router_options(false)?)).await
+    run(lambda::service(router(
+        ingest,
+        config.router_options(false)?,
+    )))
+    .await
 }
