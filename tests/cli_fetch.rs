@@ -194,6 +194,31 @@ async fn credentials_from_a_profile_file() {
         Some("profile-session-token")
     );
 
+    // credential_process, one of the sources aws-config supports beyond static keys.
+    let script = env.dir().join("creds.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho '{{\"Version\": 1, \"AccessKeyId\": \"{ACCESS_KEY}\", \"SecretAccessKey\": \"{SECRET_KEY}\", \"SessionToken\": \"profile-session-token\"}}'\n"),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "[profile site-dev]\nregion = us-east-1\n\n[profile via-process]\nregion = us-east-1\ncredential_process = {}\n",
+            script.display()
+        ),
+    )
+    .unwrap();
+    let before = server.received().len();
+    let out = env
+        .run(&["--profile", "via-process", "--type", "page"])
+        .await;
+    assert_exit(&out, 0);
+    assert!(server.received().len() > before);
+    server.assert_all_verified();
+
     let out = env
         .set("AWS_REGION", server::REGION)
         .run(&["--profile", "missing-profile"])
@@ -443,6 +468,14 @@ async fn snapshot_pull_show_diff_and_offline_runs() {
         read(&a)["header"]["schema_version"],
         unified_content::SCHEMA_VERSION
     );
+
+    // Offline needs no endpoint and no credentials.
+    let out = Env::new()
+        .run(&["--from", a.to_str().unwrap(), "--json"])
+        .await;
+    assert_exit(&out, 0);
+    let no_aws: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(no_aws["items"], online["items"]);
 
     let show = env.run(&["snapshot", "show", a.to_str().unwrap()]).await;
     assert_exit(&show, 0);
