@@ -22,6 +22,8 @@ pub struct AwsAccess {
     pub region: String,
     /// Where credentials come from; refreshed by aws-config when they expire.
     pub credentials: SharedCredentialsProvider,
+    /// The profile the credentials were looked up in, for messages.
+    profile: String,
 }
 
 impl AwsAccess {
@@ -30,6 +32,7 @@ impl AwsAccess {
         AwsAccess {
             region: region.into(),
             credentials: SharedCredentialsProvider::new(credentials),
+            profile: "(given credentials)".into(),
         }
     }
 
@@ -71,6 +74,7 @@ impl AwsAccess {
         Ok(AwsAccess {
             region,
             credentials,
+            profile,
         })
     }
 
@@ -80,7 +84,7 @@ impl AwsAccess {
             .provide_credentials()
             .await
             .map_err(|e| FetchError::NoCredentials {
-                profile: std::env::var("AWS_PROFILE").unwrap_or_else(|_| "default".into()),
+                profile: self.profile.clone(),
                 cause: error_chain(&e),
             })
     }

@@ -171,7 +171,7 @@ pub struct FetchSummary {
     pub total: usize,
     /// Pages received.
     pub pages: u64,
-    /// Bytes received from the API.
+    /// Bytes of response bodies received from the API, after gzip decoding.
     pub bytes: u64,
     /// Retried requests.
     pub retries: u64,
