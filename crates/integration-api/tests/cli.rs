@@ -1,0 +1,293 @@
+//! The `integration-api` binary: `ingest` of saved webhooks with its exit codes, and `serve`
+//! over loopback HTTP with SigV4 on GETs.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::SystemTime;
+
+use aws_credential_types::Credentials;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use providers::Secret;
+use providers::signature::hmac_sha256;
+use serde_json::{Value, json};
+use url::Url;
+
+const BIN: &str = env!("CARGO_BIN_EXE_integration-api");
+const SECRET: &str = "shpss_cli_test_secret";
+const PRODUCT: &str = "gid://shopify/Product/788032119674292922";
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/../providers/tests/fixtures/shopify/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+fn config(dir: &Path) -> PathBuf {
+    let path = dir.join("integration-api.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[server]\ndb = \"{}\"\nclient_id = \"acme\"\n\n[sigv4]\nregion = \"eu-west-1\"\n\n[providers.shopify]\ncurrency = \"EUR\"\n",
+            dir.join("content.sqlite3").display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn saved(dir: &Path, name: &str, topic: &str, body: &str, id: &str, secret: &str) -> PathBuf {
+    let path = dir.join(name);
+    let signature = BASE64.encode(hmac_sha256(&Secret::new(secret), body.as_bytes()));
+    let file = json!({
+        "headers": {
+            "X-Shopify-Topic": topic,
+            "X-Shopify-Hmac-Sha256": signature,
+            "X-Shopify-Webhook-Id": id,
+            "X-Shopify-Shop-Domain": "acme-apparel.myshopify.com",
+            "Content-Type": "application/json"
+        },
+        "body": body
+    });
+    std::fs::write(&path, serde_json::to_string_pretty(&file).unwrap()).unwrap();
+    path
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(config: &Path, args: &[&str], secret: Option<&str>) -> Run {
+    let mut command = Command::new(BIN);
+    command
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("SHOPIFY_WEBHOOK_SECRET")
+        .env_remove("INTEGRATION_API_DB")
+        .env_remove("INTEGRATION_API_CONFIG");
+    if let Some(secret) = secret {
+        command.env("SHOPIFY_WEBHOOK_SECRET", secret);
+    }
+    let output = command.output().unwrap();
+    Run {
+        code: output.status.code().unwrap(),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+#[test]
+fn ingest_replays_saved_webhooks_with_documented_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    let good = saved(
+        dir.path(),
+        "good.json",
+        "products/update",
+        &fixture("products_update.json"),
+        "wh-1",
+        SECRET,
+    );
+    let file = good.to_str().unwrap();
+
+    let first = run(
+        &config,
+        &["ingest", "--provider", "shopify", file],
+        Some(SECRET),
+    );
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let summary: Value = serde_json::from_str(&first.stdout).unwrap();
+    assert_eq!(summary["upserted"], 1);
+    assert_eq!(summary["duplicate"], false);
+    let again = run(
+        &config,
+        &["ingest", "--provider", "shopify", file],
+        Some(SECRET),
+    );
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let summary: Value = serde_json::from_str(&again.stdout).unwrap();
+    assert_eq!(summary["duplicate"], true);
+
+    // 2: the secret is missing; the message names the setting and its variable.
+    let missing = run(&config, &["ingest", "--provider", "shopify", file], None);
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing.stderr.contains("SHOPIFY_WEBHOOK_SECRET"),
+        "{}",
+        missing.stderr
+    );
+    // 2: a provider that is not enabled.
+    let unknown = run(
+        &config,
+        &["ingest", "--provider", "sanity", file],
+        Some(SECRET),
+    );
+    assert_eq!(unknown.code, 2, "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("[providers.sanity]"),
+        "{}",
+        unknown.stderr
+    );
+    // 2: not a saved webhook.
+    let junk = dir.path().join("junk.json");
+    std::fs::write(&junk, "[1, 2]").unwrap();
+    let bad_file = run(
+        &config,
+        &["ingest", "--provider", "shopify", junk.to_str().unwrap()],
+        Some(SECRET),
+    );
+    assert_eq!(bad_file.code, 2, "{}", bad_file.stderr);
+    assert!(
+        bad_file.stderr.contains("\"headers\""),
+        "{}",
+        bad_file.stderr
+    );
+    // 3: signed with another secret; no secret in the output.
+    let forged = saved(
+        dir.path(),
+        "forged.json",
+        "products/update",
+        &fixture("products_update.json"),
+        "wh-2",
+        "wrong-secret",
+    );
+    let refused = run(
+        &config,
+        &["ingest", "--provider", "shopify", forged.to_str().unwrap()],
+        Some(SECRET),
+    );
+    assert_eq!(refused.code, 3, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("X-Shopify-Hmac-Sha256"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!refused.stderr.contains(SECRET) && !refused.stderr.contains("wrong-secret"));
+    // 4: a signed body that is not a product.
+    let malformed = saved(
+        dir.path(),
+        "malformed.json",
+        "products/update",
+        "{\"id\": \"x\"}",
+        "wh-3",
+        SECRET,
+    );
+    let refused = run(
+        &config,
+        &[
+            "ingest",
+            "--provider",
+            "shopify",
+            malformed.to_str().unwrap(),
+        ],
+        Some(SECRET),
+    );
+    assert_eq!(refused.code, 4, "{}", refused.stderr);
+    // 2: usage errors come from clap.
+    let usage = run(&config, &["ingest", file], Some(SECRET));
+    assert_eq!(usage.code, 2);
+}
+
+/// Kills the server when the test ends, however it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_server(config: &Path) -> (Server, String, std::thread::JoinHandle<Vec<String>>) {
+    let mut child = Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .args(["serve", "--bind", "127.0.0.1:0", "--require-sigv4"])
+        .env("SHOPIFY_WEBHOOK_SECRET", SECRET)
+        .env(
+            "INTEGRATION_API_ACCESS_KEYS",
+            "AKIDCLI:cli-secret-access-key",
+        )
+        .env("RUST_LOG", "debug")
+        .env_remove("INTEGRATION_API_DB")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let address = loop {
+        let line = lines
+            .next()
+            .expect("the server printed its address")
+            .unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.trim().to_string();
+        }
+    };
+    // Keep draining the server's log so it never blocks on a full pipe.
+    let log = std::thread::spawn(move || lines.map_while(Result::ok).collect());
+    (Server(child), address, log)
+}
+
+#[tokio::test]
+async fn serve_takes_webhooks_and_serves_signed_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    let (server, address, log) = start_server(&config);
+    let client = reqwest::Client::new();
+
+    let body = fixture("products_update.json");
+    let signature = BASE64.encode(hmac_sha256(&Secret::new(SECRET), body.as_bytes()));
+    let response = client
+        .post(format!("{address}/webhooks/shopify"))
+        .header("X-Shopify-Topic", "products/update")
+        .header("X-Shopify-Hmac-Sha256", signature)
+        .header("X-Shopify-Webhook-Id", "serve-1")
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let summary: Value = response.json().await.unwrap();
+    assert_eq!(summary["upserted"], 1);
+
+    let unsigned = client
+        .get(format!("{address}/content"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), 403);
+
+    let credentials = Credentials::new("AKIDCLI", "cli-secret-access-key", None, None, "test");
+    let endpoint = Url::parse(&address).unwrap();
+    let url = content_fetch::item_url(&endpoint, PRODUCT);
+    let headers =
+        content_fetch::sign_get(&url, "eu-west-1", &credentials, SystemTime::now()).unwrap();
+    let mut request = client.get(url.as_str());
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let item: Value = response.json().await.unwrap();
+    assert_eq!(item["content"]["id"], PRODUCT);
+    assert_eq!(item["content"]["price"]["currency_code"], "EUR");
+
+    drop(server);
+    let log = log.join().unwrap().join("\n");
+    assert!(
+        log.contains("webhook applied") && log.contains("SigV4 signature verified"),
+        "{log}"
+    );
+    assert!(
+        !log.contains(SECRET) && !log.contains("cli-secret-access-key"),
+        "a secret reached the log:\n{log}"
+    );
+}
