@@ -26,8 +26,9 @@ fn credentials(token: Option<&str>) -> Credentials {
 
 fn options() -> ClientOptions {
     ClientOptions {
-        timeout: Duration::from_millis(800),
-        connect_timeout: Duration::from_millis(800),
+        // Generous for a loaded machine; only the scripted delay below should ever pass it.
+        timeout: Duration::from_secs(2),
+        connect_timeout: Duration::from_secs(2),
         retry: RetryPolicy {
             max_attempts: 3,
             base_delay: Duration::from_millis(5),
@@ -234,7 +235,7 @@ async fn recovers_from_each_retryable_failure() {
         Fault::Status(429, Some("1")),
         Fault::Status(500, None),
         Fault::Status(503, None),
-        Fault::Delay(Duration::from_secs(3)),
+        Fault::Delay(Duration::from_secs(5)),
         Fault::Truncated,
         Fault::BadJson,
         Fault::WrongShape,
