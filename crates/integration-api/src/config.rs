@@ -416,6 +416,27 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_works() {
+        let text = include_str!("../integration-api.example.toml");
+        let config = Config::from_toml(
+            text,
+            Path::new("integration-api.example.toml"),
+            env(&[("SHOPIFY_WEBHOOK_SECRET", "from-env")]),
+        )
+        .unwrap();
+        assert_eq!(config.client_id, "acme");
+        let registry = config.registry().unwrap();
+        assert!(registry.get("shopify").is_some());
+        let err = Config::from_toml(text, Path::new("x"), BTreeMap::new())
+            .unwrap()
+            .registry()
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("SHOPIFY_WEBHOOK_SECRET"), "{err}");
+    }
+
+    #[test]
     fn bad_values_name_the_setting_and_never_the_secret() {
         let err = Config::from_toml(
             "",

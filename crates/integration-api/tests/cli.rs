@@ -189,6 +189,17 @@ fn ingest_replays_saved_webhooks_with_documented_exit_codes() {
         Some(SECRET),
     );
     assert_eq!(refused.code, 4, "{}", refused.stderr);
+    // 4: over the body limit, as the server's 413.
+    let output = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .args(["ingest", "--provider", "shopify", file])
+        .env("SHOPIFY_WEBHOOK_SECRET", SECRET)
+        .env("INTEGRATION_API_BODY_LIMIT", "100")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("body_limit"));
     // 2: usage errors come from clap.
     let usage = run(&config, &["ingest", file], Some(SECRET));
     assert_eq!(usage.code, 2);

@@ -22,7 +22,8 @@ use unified_content::ContentEvent;
 #[command(
     name = "integration-api",
     version,
-    about = "Signed provider webhooks in, unified content out: the local integration API."
+    about = "Signed provider webhooks in, unified content out: the local integration API.",
+    after_help = AFTER_HELP
 )]
 struct Cli {
     /// The config file (default: integration-api.toml when it exists). Env: INTEGRATION_API_CONFIG.
@@ -59,6 +60,31 @@ enum Command {
         file: PathBuf,
     },
 }
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success (a repeated delivery id included: acknowledged, nothing changed)
+  1  runtime failure: the store, the event channel or the listener failed
+  2  usage or configuration error: flags, config file, unknown provider, missing setting,
+     unreadable saved webhook
+  3  ingest: the webhook's signature was refused
+  4  ingest: the payload was refused (malformed, invalid content, over body_limit)
+  5  ingest: reading from the provider (such as GitHub contents) failed
+
+Environment:
+  INTEGRATION_API_CONFIG       config file when --config is not given
+  INTEGRATION_API_BIND, _DB, _BODY_LIMIT, _CLIENT_ID, _ENVIRONMENT, _REGION
+                               override [server] bind, db, body_limit, client_id,
+                               environment and [sigv4] region
+  INTEGRATION_API_ACCESS_KEYS  AKID:SECRET[:TOKEN][,...] accepted by --require-sigv4
+  INTEGRATION_API_PROVIDERS    providers enabled besides the [providers.*] tables
+  <PROVIDER>_<SETTING>         any provider setting, like SHOPIFY_WEBHOOK_SECRET
+  RUST_LOG                     log filter (default info), logs on stderr
+
+Config file (integration-api.toml in the working folder by default):
+  [server]   bind, db, body_limit, client_id, environment (dev, staging, prod)
+  [sigv4]    region
+  [providers.<name>]  the provider's settings, such as webhook_secret and currency";
 
 /// A webhook saved for replay.
 #[derive(Debug, Deserialize)]
@@ -122,20 +148,28 @@ fn exit_code(error: &anyhow::Error) -> u8 {
             _ => EXIT_FAILURE,
         };
     }
+    if error.downcast_ref::<TooLarge>().is_some() {
+        return EXIT_PAYLOAD;
+    }
     if error
         .downcast_ref::<integration_api::ConfigError>()
         .is_some()
-        || error.downcast_ref::<SavedWebhookError>().is_some()
+        || error.downcast_ref::<UsageError>().is_some()
     {
         return EXIT_CONFIG;
     }
     EXIT_FAILURE
 }
 
-/// A saved webhook file that cannot be replayed.
+/// A flag or saved webhook file that cannot be used (exit 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-struct SavedWebhookError(String);
+struct UsageError(String);
+
+/// A saved webhook over the body limit (exit 4, as the server's 413).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct TooLarge(String);
 
 fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     let env: BTreeMap<String, String> = std::env::vars().collect();
@@ -164,7 +198,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             if let Some(bind) = bind {
                 config.bind = bind.parse().map_err(|_| {
-                    SavedWebhookError(format!(
+                    UsageError(format!(
                         "--bind '{bind}' is not an address like 127.0.0.1:8787"
                     ))
                 })?;
@@ -227,11 +261,10 @@ async fn shutdown() {
 }
 
 async fn ingest(config: Config, provider: &str, file: &Path) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
-        SavedWebhookError(format!("cannot read saved webhook {}: {e}", file.display()))
-    })?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| UsageError(format!("cannot read saved webhook {}: {e}", file.display())))?;
     let saved: SavedWebhook = serde_json::from_str(&text).map_err(|e| {
-        SavedWebhookError(format!(
+        UsageError(format!(
             "{} is not a saved webhook ({e}); expected JSON {{\"headers\": {{...}}, \"body\": \"...\"}}",
             file.display()
         ))
@@ -241,13 +274,13 @@ async fn ingest(config: Config, provider: &str, file: &Path) -> anyhow::Result<(
         (None, Some(b64)) => base64::engine::general_purpose::STANDARD
             .decode(b64.trim())
             .map_err(|e| {
-                SavedWebhookError(format!(
+                UsageError(format!(
                     "{}: body_base64 is not base64: {e}",
                     file.display()
                 ))
             })?,
         _ => {
-            return Err(SavedWebhookError(format!(
+            return Err(UsageError(format!(
                 "{}: give exactly one of \"body\" and \"body_base64\"",
                 file.display()
             ))
@@ -257,10 +290,10 @@ async fn ingest(config: Config, provider: &str, file: &Path) -> anyhow::Result<(
     let mut headers = HeaderMap::new();
     for (name, value) in &saved.headers {
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-            SavedWebhookError(format!("{}: '{name}' is not a header name", file.display()))
+            UsageError(format!("{}: '{name}' is not a header name", file.display()))
         })?;
         let value = HeaderValue::from_str(value).map_err(|_| {
-            SavedWebhookError(format!(
+            UsageError(format!(
                 "{}: header '{name}' has an invalid value",
                 file.display()
             ))
@@ -268,7 +301,7 @@ async fn ingest(config: Config, provider: &str, file: &Path) -> anyhow::Result<(
         headers.append(name, value);
     }
     if body.len() > config.body_limit {
-        return Err(SavedWebhookError(format!(
+        return Err(TooLarge(format!(
             "{}: the body is {} bytes, over the {}-byte limit ([server] body_limit)",
             file.display(),
             body.len(),
