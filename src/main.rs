@@ -390,9 +390,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 options.filters.updated_since = Some(since);
                 options.filters.include_deleted = true;
             }
-            let summary = consume(common, &options, true, &mut |page| {
-                if let Some(w) = writer.as_mut() {
-                    w.add_page(page.items.iter().cloned())?;
+            let summary = consume(common, &options, true, &mut |feed| {
+                match feed {
+                    // The fallback snapshot replaces what the API sent so far: start over,
+                    // dropping the partial run (and its staging folder) before a new one.
+                    Feed::Restart => {
+                        drop(writer.take());
+                        writer = cli.output.begin(common.strict)?;
+                    }
+                    Feed::Page(page) => {
+                        if let Some(w) = writer.as_mut() {
+                            w.add_page(page.items.iter().cloned())?;
+                        }
+                    }
                 }
                 Ok(())
             })
@@ -428,8 +438,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Snapshot(SnapshotCommand::Pull { out })) => {
             let options = common.fetch_options()?;
             let mut items: Vec<UnifiedContent> = Vec::new();
-            let summary = consume(common, &options, false, &mut |page| {
-                items.extend(page.items.iter().cloned());
+            let summary = consume(common, &options, false, &mut |feed| {
+                match feed {
+                    Feed::Restart => items.clear(),
+                    Feed::Page(page) => items.extend(page.items.iter().cloned()),
+                }
                 Ok(())
             })
             .await?;
@@ -474,48 +487,60 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What a sink is fed: pages, or the news that the pages so far are void.
+enum Feed<'a> {
+    /// The next page.
+    Page(&'a FetchedPage),
+    /// The API failed part-way and the fallback snapshot follows from the start: drop
+    /// everything received so far.
+    Restart,
+}
+
 /// Streams every page of the run into `sink`. When the API stays unreachable and a fallback
-/// snapshot is allowed and configured, the sink is fed the fallback's pages from the start.
+/// snapshot is allowed and configured, the sink gets [`Feed::Restart`], then the fallback's
+/// pages from the start.
 async fn consume(
     common: &CommonArgs,
     options: &FetchOptions,
     allow_fallback: bool,
-    sink: &mut dyn FnMut(&FetchedPage) -> anyhow::Result<()>,
+    sink: &mut dyn FnMut(Feed<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<FetchSummary> {
     let source = common.open_source().await?;
     let progress = Progress::new();
-    match drain(&source, options, &progress, sink).await {
-        Err(e) if allow_fallback && e.kind() == ErrorKind::Network => {
-            let Some(path) = &common.fallback_snapshot else {
-                return Err(e.into());
-            };
-            let max_age = parse_duration(&common.fallback_max_age)?;
-            let fallback = ContentSource::fallback(path, max_age, &e)?;
-            progress.restart();
-            let summary = drain(&fallback, options, &progress, sink).await?;
-            for warning in &summary.warnings {
-                eprintln!("warning: {warning}");
-            }
-            Ok(summary)
-        }
-        other => Ok(other?),
+    let error = match drain(&source, options, &progress, sink).await {
+        Ok(summary) => return Ok(summary),
+        Err(e) => e,
+    };
+    let network_error = error
+        .downcast_ref::<FetchError>()
+        .filter(|f| f.kind() == ErrorKind::Network);
+    let (Some(fetch_error), Some(path), true) =
+        (network_error, &common.fallback_snapshot, allow_fallback)
+    else {
+        return Err(error);
+    };
+    let max_age = parse_duration(&common.fallback_max_age)?;
+    let fallback = ContentSource::fallback(path, max_age, fetch_error)?;
+    progress.restart();
+    sink(Feed::Restart)?;
+    let summary = drain(&fallback, options, &progress, sink).await?;
+    for warning in &summary.warnings {
+        eprintln!("warning: {warning}");
     }
+    Ok(summary)
 }
 
+/// Feeds one source's pages to `sink`. Fetch failures come back as [`FetchError`]; the sink's
+/// own errors (such as the writers') pass through untouched, keeping their exit codes.
 async fn drain(
     source: &ContentSource,
     options: &FetchOptions,
     progress: &Progress,
-    sink: &mut dyn FnMut(&FetchedPage) -> anyhow::Result<()>,
-) -> Result<FetchSummary, FetchError> {
+    sink: &mut dyn FnMut(Feed<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<FetchSummary> {
     let mut stream = source.pages(options)?;
     while let Some(page) = stream.next_page().await {
-        let page = page?;
-        // A failing sink is an output error: reported as such, never as a network failure.
-        sink(&page).map_err(|e| FetchError::Snapshot {
-            path: PathBuf::from("<output>"),
-            reason: format!("{e:#}"),
-        })?;
+        sink(Feed::Page(&page?))?;
         progress.update(&stream.summary());
     }
     progress.finish();

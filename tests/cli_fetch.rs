@@ -552,3 +552,89 @@ async fn usage_errors_and_help() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fallback_after_a_partial_fetch_replaces_what_the_writer_got() {
+    let server = TestServer::start(catalog(), 3, None).await;
+    let env = Env::with_keys(&server);
+    let snapshot = env.dir().join("last-good.json");
+    let out = env
+        .run(&["snapshot", "pull", "--out", snapshot.to_str().unwrap()])
+        .await;
+    assert_exit(&out, 0);
+
+    // Items the snapshot lacks, first in their types' first pages.
+    {
+        let mut items = server.state.items.lock().unwrap();
+        items.push(item("aaa-new-product", "product", "published"));
+        items.push(item("aaa-new-article", "article", "published"));
+    }
+    // One type at a time: the first page (3 items of either type) arrives, then the API
+    // fails for good.
+    server.fault(Fault::Delay(std::time::Duration::ZERO));
+    for _ in 0..4 {
+        server.fault(Fault::Status(503, None));
+    }
+    let site = env.dir().join("site-data");
+    let out = env
+        .run(&[
+            "--engine",
+            "eleventy",
+            "--out",
+            site.to_str().unwrap(),
+            "--type",
+            "product,article",
+            "--concurrency",
+            "1",
+            "--attempts",
+            "2",
+            "--fallback-snapshot",
+            snapshot.to_str().unwrap(),
+        ])
+        .await;
+    assert_exit(&out, 0);
+    assert!(stderr(&out).contains("FALLBACK"), "{}", stderr(&out));
+    let products: Value =
+        serde_json::from_slice(&std::fs::read(site.join("products.json")).unwrap()).unwrap();
+    let articles: Value =
+        serde_json::from_slice(&std::fs::read(site.join("articles.json")).unwrap()).unwrap();
+    // What the API sent before failing was dropped: the output is the snapshot's alone.
+    for file in ["products.json", "articles.json"] {
+        let text = std::fs::read_to_string(site.join(file)).unwrap();
+        assert!(
+            !text.contains("aaa-new"),
+            "{file} kept items of the failed run"
+        );
+    }
+    assert_eq!(products.as_array().unwrap().len(), 4);
+    assert_eq!(articles.as_array().unwrap().len(), 7);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_writer_error_keeps_its_own_exit_code() {
+    let mut items = catalog();
+    let mut twin = item("article-twin", "article", "published");
+    twin["slug"] = "s-article-0".into();
+    items.push(twin);
+    let server = TestServer::start(items, 100, None).await;
+    let env = Env::with_keys(&server);
+    let site = env.dir().join("site-data");
+    let out = env
+        .run(&[
+            "--engine",
+            "eleventy",
+            "--out",
+            site.to_str().unwrap(),
+            "--strict",
+            "--type",
+            "article",
+        ])
+        .await;
+    assert_exit(&out, 5);
+    assert!(
+        stderr(&out).contains("both have the slug"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!site.exists(), "a failed run writes nothing");
+}
