@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use http::HeaderMap;
-use providers::{AdapterError, Change, ProviderRegistry, SignatureError, WebhookRequest};
+use providers::{
+    AdapterError, Change, ProviderAdapter, ProviderRegistry, SignatureError, WebhookRequest,
+};
 use serde::{Deserialize, Serialize};
 use unified_content::{Timestamp, ValidationErrors};
 
@@ -124,15 +126,14 @@ impl Ingest {
         &self.store
     }
 
-    /// Whether a provider of this name is enabled.
-    pub fn knows(&self, provider: &str) -> Result<(), IngestError> {
-        match self.registry.get(provider) {
-            Some(_) => Ok(()),
-            None => Err(IngestError::UnknownProvider {
+    /// The adapter of `provider`, or the error naming the enabled ones.
+    pub fn adapter(&self, provider: &str) -> Result<&Arc<dyn ProviderAdapter>, IngestError> {
+        self.registry
+            .get(provider)
+            .ok_or_else(|| IngestError::UnknownProvider {
                 provider: provider.to_string(),
                 enabled: self.enabled_names(),
-            }),
-        }
+            })
     }
 
     fn enabled_names(&self) -> String {
@@ -152,11 +153,7 @@ impl Ingest {
         body: &[u8],
         received_at: Timestamp,
     ) -> Result<WebhookSummary, IngestError> {
-        self.knows(provider)?;
-        let adapter = self
-            .registry
-            .get(provider)
-            .expect("knows() checked the provider");
+        let adapter = self.adapter(provider)?;
         let request = WebhookRequest {
             headers,
             body,

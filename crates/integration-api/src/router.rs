@@ -206,7 +206,7 @@ async fn webhook(
     request: Request,
 ) -> Result<Json<WebhookSummary>, ApiError> {
     // An unknown provider is refused before its body is read.
-    state.ingest.knows(&provider)?;
+    state.ingest.adapter(&provider)?;
     let declared = content_length(&request);
     let (parts, body) = request.into_parts();
     let body = read_body(body, declared, state.body_limit).await?;
