@@ -17,7 +17,8 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use providers::AdapterError;
 use serde_json::{Value, json};
 use sigv4_auth::SigV4Verifier;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 use unified_content::api::{ContentEnvelope, ContentQuery, ErrorBody};
 
 use crate::ingest::{Ingest, IngestError, WebhookSummary};
@@ -77,7 +78,13 @@ pub fn router(ingest: Ingest, options: RouterOptions) -> Router {
         .merge(reads)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(TraceLayer::new_for_http())
+        // One line per request: method, path and status, never headers (they carry
+        // signatures and tokens).
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
         .with_state(state)
 }
 
