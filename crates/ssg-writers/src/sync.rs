@@ -1,6 +1,6 @@
 //! A run of an engine writer: items in, page by page; files out, swapped in atomically.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -109,7 +109,6 @@ enum Source {
     Cache,
 }
 
-#[derive(Clone)]
 struct Key {
     content_type: ContentType,
     slug: String,
@@ -282,6 +281,8 @@ impl SyncRun {
             ..RunReport::default()
         };
         let keys = self.keys()?;
+        // The spool is only read from now on; drop the id map before rendering.
+        self.fresh = HashMap::new();
         let mut writer = Writer {
             run: &self,
             report: &mut report,
@@ -293,7 +294,6 @@ impl SyncRun {
                 }
                 None => None,
             },
-            written: HashSet::new(),
         };
         let synced_until = writer.write_items(&keys)?;
         writer.write_modules()?;
@@ -308,12 +308,11 @@ impl SyncRun {
         let mut state_json = serde_json::to_vec_pretty(&state).expect("state always serializes");
         state_json.push(b'\n');
         writer.put(STATE_FILE, &state_json)?;
-        let written = std::mem::take(&mut writer.written);
         drop(writer);
         report.items = keys.len();
-        report.files_removed = count_removed(&self.options.out, &written)?;
-
         std::fs::remove_file(&spool_path).map_err(|e| WriteError::io("remove", &spool_path, e))?;
+        report.files_removed = count_removed(&self.options.out, &self.staging)?;
+
         let backup = sibling(&self.options.out, "previous")?;
         swap_in(&self.staging, &self.options.out, &backup)
             .map_err(|e| WriteError::io("swap in the new output at", &self.options.out, e))?;
@@ -331,7 +330,8 @@ impl SyncRun {
 
     /// The sorted placement of every item the output will hold: the previous run's items not
     /// superseded in this run, plus this run's items that are not tombstones.
-    fn keys(&self) -> Result<Vec<Key>, WriteError> {
+    fn keys(&mut self) -> Result<Vec<Key>, WriteError> {
+        let fresh = std::mem::take(&mut self.fresh);
         let mut keys = Vec::new();
         if self.previous.is_some() {
             let path = self.options.out.join(ITEMS_FILE);
@@ -358,7 +358,7 @@ impl SyncRun {
                     path: path.clone(),
                     message: e.to_string(),
                 })?;
-                if !self.fresh.contains_key(&p.id) {
+                if !fresh.contains_key(&p.id) {
                     keys.push(Key {
                         content_type: p.content_type,
                         slug: safe_slug(&p.slug),
@@ -372,12 +372,7 @@ impl SyncRun {
                 offset += n as u64;
             }
         }
-        keys.extend(
-            self.fresh
-                .values()
-                .filter(|f| !f.deleted)
-                .map(|f| f.key.clone()),
-        );
+        keys.extend(fresh.into_values().filter(|f| !f.deleted).map(|f| f.key));
         keys.sort_by(|a, b| {
             (a.content_type, &a.slug, &a.id).cmp(&(b.content_type, &b.slug, &b.id))
         });
@@ -420,14 +415,10 @@ fn read_state(out: &Path, engine: &dyn Engine) -> Result<Option<State>, WriteErr
     Ok(Some(state))
 }
 
-/// Counts files of the previous output that the new output does not have.
-fn count_removed(out: &Path, written: &HashSet<String>) -> Result<usize, WriteError> {
-    fn walk(
-        root: &Path,
-        dir: &Path,
-        written: &HashSet<String>,
-        count: &mut usize,
-    ) -> Result<(), WriteError> {
+/// Counts files of the previous output that the new output (in `staging`) does not have.
+/// Both trees are walked from disk, so no list of files is held in memory.
+fn count_removed(out: &Path, staging: &Path) -> Result<usize, WriteError> {
+    fn walk(dir: &Path, twin: &Path, count: &mut usize) -> Result<(), WriteError> {
         let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -435,24 +426,17 @@ fn count_removed(out: &Path, written: &HashSet<String>) -> Result<usize, WriteEr
         };
         for entry in entries {
             let entry = entry.map_err(|e| WriteError::io("read folder", dir, e))?;
-            let path = entry.path();
+            let twin = twin.join(entry.file_name());
             if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                walk(root, &path, written, count)?;
-            } else {
-                let rel = path.strip_prefix(root).unwrap_or(&path);
-                let rel: Vec<String> = rel
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                    .collect();
-                if !written.contains(&rel.join("/")) {
-                    *count += 1;
-                }
+                walk(&entry.path(), &twin, count)?;
+            } else if std::fs::symlink_metadata(&twin).is_err() {
+                *count += 1;
             }
         }
         Ok(())
     }
     let mut count = 0;
-    walk(out, out, written, &mut count)?;
+    walk(out, staging, &mut count)?;
     Ok(count)
 }
 
@@ -462,9 +446,6 @@ struct Writer<'a> {
     report: &'a mut RunReport,
     spool: File,
     cache: Option<File>,
-    /// Every file written, by relative path: a second write to one path is a bug or a slug
-    /// collision, never a silent overwrite.
-    written: HashSet<String>,
 }
 
 struct OpenList {
@@ -672,7 +653,6 @@ impl Writer<'_> {
     /// Writes `bytes` at `rel` in the staging folder, or links the previous file there when its
     /// bytes are the same, so that its modification time stays.
     fn put(&mut self, rel: &str, bytes: &[u8]) -> Result<(), WriteError> {
-        self.claim(rel)?;
         let old = join_inside(&self.run.options.out, rel);
         // Full runs compare too, so that a full refresh also keeps unchanged files' times.
         let same = std::fs::metadata(&old).is_ok_and(|m| m.len() == bytes.len() as u64)
@@ -681,7 +661,13 @@ impl Writer<'_> {
             return Ok(());
         }
         let path = join_inside(&self.run.staging, rel);
-        std::fs::write(&path, bytes).map_err(|e| WriteError::io("write", &path, e))?;
+        // `create_new`: a second item mapping to one file is an error, never an overwrite.
+        File::options()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(bytes))
+            .map_err(|e| WriteError::io("write", &path, collision(e)))?;
         self.report.files_written += 1;
         self.report.bytes_written += bytes.len() as u64;
         Ok(())
@@ -689,18 +675,12 @@ impl Writer<'_> {
 
     /// Links the previous file at `rel` without rendering, when it is still there.
     fn link_unchanged(&mut self, rel: &str) -> Result<bool, WriteError> {
-        self.claim(rel)?;
-        if self.link(rel)? {
-            return Ok(true);
-        }
-        self.written.remove(rel);
-        Ok(false)
+        self.link(rel)
     }
 
     /// After a streamed file is complete in staging: keep the previous file instead when the
     /// bytes are equal.
     fn settle(&mut self, rel: &str) -> Result<(), WriteError> {
-        self.claim(rel)?;
         let new = join_inside(&self.run.staging, rel);
         let old = join_inside(&self.run.options.out, rel);
         if same_bytes(&old, &new) {
@@ -717,18 +697,6 @@ impl Writer<'_> {
         Ok(())
     }
 
-    fn claim(&mut self, rel: &str) -> Result<(), WriteError> {
-        if self.written.insert(rel.to_string()) {
-            Ok(())
-        } else {
-            Err(WriteError::io(
-                "write",
-                join_inside(&self.run.staging, rel),
-                io::Error::new(io::ErrorKind::AlreadyExists, "two items map to this file"),
-            ))
-        }
-    }
-
     /// Hard-links the previous output's file into staging (a copy with the same modification
     /// time where links are not possible). `false` when there is no previous file.
     fn link(&mut self, rel: &str) -> Result<bool, WriteError> {
@@ -738,19 +706,40 @@ impl Writer<'_> {
             Ok(meta) if meta.is_file() => meta,
             _ => return Ok(false),
         };
-        if std::fs::hard_link(&old, &new).is_err() {
-            std::fs::copy(&old, &new).map_err(|e| WriteError::io("copy", &old, e))?;
-            let modified = meta
-                .modified()
-                .map_err(|e| WriteError::io("read the time of", &old, e))?;
-            File::options()
-                .write(true)
-                .open(&new)
-                .and_then(|f| f.set_modified(modified))
-                .map_err(|e| WriteError::io("set the time of", &new, e))?;
+        match std::fs::hard_link(&old, &new) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(WriteError::io("link", &new, collision(e)));
+            }
+            Err(_) => copy_with_time(&old, &new, &meta)?,
         }
         self.report.files_unchanged += 1;
         Ok(true)
+    }
+}
+
+/// Where hard links are not possible: a copy that keeps the modification time.
+fn copy_with_time(old: &Path, new: &Path, meta: &std::fs::Metadata) -> Result<(), WriteError> {
+    std::fs::copy(old, new).map_err(|e| WriteError::io("copy", old, e))?;
+    let modified = meta
+        .modified()
+        .map_err(|e| WriteError::io("read the time of", old, e))?;
+    File::options()
+        .write(true)
+        .open(new)
+        .and_then(|f| f.set_modified(modified))
+        .map_err(|e| WriteError::io("set the time of", new, e))
+}
+
+/// Names the cause when a file exists already in staging: two items map to it.
+fn collision(e: io::Error) -> io::Error {
+    if e.kind() == io::ErrorKind::AlreadyExists {
+        io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "two items map to this file (a suffixed duplicate slug equals another item's slug); change one slug at the provider",
+        )
+    } else {
+        e
     }
 }
 

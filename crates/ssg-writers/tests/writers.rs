@@ -441,3 +441,76 @@ fn siblings(dir: &Path) -> Vec<String> {
     names.sort();
     names
 }
+
+#[test]
+fn a_template_dir_overrides_and_adds_templates_and_incremental_follows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let templates = dir.path().join("templates");
+    std::fs::create_dir_all(templates.join("next")).unwrap();
+    std::fs::create_dir_all(templates.join("parts")).unwrap();
+    // An override that includes an added template.
+    std::fs::write(
+        templates.join("next/entry.json"),
+        "{% include \"parts/slim.json\" %}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        templates.join("parts/slim.json"),
+        "{{ item | pick([\"id\", \"slug\", \"title\", \"price\"]) | json }}",
+    )
+    .unwrap();
+
+    let out = dir.path().join("out");
+    run("next", options(&out), &fixture()).unwrap();
+    let mut opts = options(&out);
+    opts.template_dir = Some(templates.clone());
+    opts.mode = Mode::Incremental;
+    let report = run("next", opts, &[]).unwrap();
+    assert!(report.incremental);
+    let mug = std::fs::read_to_string(out.join("products/ceramic-mug.json")).unwrap();
+    assert_eq!(
+        mug,
+        "{\n  \"id\": \"gid://shopify/Product/8123456789012345\",\n  \"price\": {\n    \"amount\": 29.99,\n    \"compare_at_amount\": 34.9,\n    \"currency_code\": \"EUR\"\n  },\n  \"slug\": \"ceramic-mug\",\n  \"title\": \"Ceramic Mug\"\n}\n"
+    );
+
+    let full = dir.path().join("full");
+    let mut opts = options(&full);
+    opts.template_dir = Some(templates);
+    run("next", opts, &fixture()).unwrap();
+    assert_eq!(tree(&out), tree(&full));
+
+    let broken = dir.path().join("broken");
+    std::fs::create_dir_all(broken.join("next")).unwrap();
+    std::fs::write(broken.join("next/entry.json"), "{% if %}").unwrap();
+    let mut opts = options(&dir.path().join("never"));
+    opts.template_dir = Some(broken.clone());
+    let err = run("next", opts, &fixture()).unwrap_err();
+    assert!(
+        matches!(err, WriteError::TemplateSyntax { ref path, .. } if path == &broken.join("next/entry.json")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_suffixed_slug_never_overwrites_another_items_file() {
+    let base = fixture()[1].clone();
+    let dir = tempfile::tempdir().unwrap();
+    let pair = vec![with_slug(&base, "a", "tee"), with_slug(&base, "b", "tee")];
+    let out = dir.path().join("out");
+    run("astro", options(&out), &pair).unwrap();
+    let suffixed = tree(&out.join("products"))
+        .into_keys()
+        .find(|f| f != "tee.json")
+        .unwrap();
+    let before = tree(&out);
+
+    // A third item whose own slug is the second one's suffixed slug.
+    let mut three = pair.clone();
+    three.push(with_slug(&base, "c", suffixed.trim_end_matches(".json")));
+    let err = run("astro", options(&out), &three).unwrap_err();
+    assert!(
+        err.to_string().contains("two items map to this file"),
+        "{err}"
+    );
+    assert_eq!(tree(&out), before);
+}
