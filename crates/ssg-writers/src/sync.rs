@@ -120,8 +120,12 @@ struct Key {
     written_as: Option<String>,
 }
 
+/// An item received in this run, by id (the map's key, so the id is held once).
 struct Fresh {
-    key: Key,
+    content_type: ContentType,
+    slug: String,
+    offset: u64,
+    len: usize,
     updated_at: Timestamp,
     deleted: bool,
 }
@@ -237,15 +241,7 @@ impl SyncRun {
         for item in items {
             self.received += 1;
             let line = serde_json::to_vec(&item).expect("unified content always serializes");
-            let key = Key {
-                content_type: item.content_type,
-                slug: safe_slug(&item.slug),
-                id: item.id.clone(),
-                source: Source::Spool,
-                offset: self.spool_len,
-                len: line.len(),
-                written_as: None,
-            };
+            let offset = self.spool_len;
             self.spool
                 .write_all(&line)
                 .and_then(|()| self.spool.write_all(b"\n"))
@@ -259,7 +255,10 @@ impl SyncRun {
                 self.fresh.insert(
                     item.id.clone(),
                     Fresh {
-                        key,
+                        content_type: item.content_type,
+                        slug: safe_slug(&item.slug),
+                        offset,
+                        len: line.len(),
                         updated_at: item.updated_at,
                         deleted: item.is_deleted(),
                     },
@@ -372,7 +371,20 @@ impl SyncRun {
                 offset += n as u64;
             }
         }
-        keys.extend(fresh.into_values().filter(|f| !f.deleted).map(|f| f.key));
+        keys.extend(
+            fresh
+                .into_iter()
+                .filter(|(_, f)| !f.deleted)
+                .map(|(id, f)| Key {
+                    content_type: f.content_type,
+                    slug: f.slug,
+                    id,
+                    source: Source::Spool,
+                    offset: f.offset,
+                    len: f.len,
+                    written_as: None,
+                }),
+        );
         keys.sort_by(|a, b| {
             (a.content_type, &a.slug, &a.id).cmp(&(b.content_type, &b.slug, &b.id))
         });
