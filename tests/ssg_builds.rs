@@ -219,3 +219,48 @@ fn next_site_builds_from_the_fixture() {
     let page = std::fs::read_to_string(site.join("out/articles/brewing-guide.html")).unwrap();
     assert!(page.contains("crème and clarity"));
 }
+
+/// The CLI's engine flags without any SSG: an incremental run over unchanged content keeps
+/// every file, and errors map to the documented exit codes.
+#[test]
+fn cli_incremental_runs_keep_unchanged_files_and_errors_have_exit_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let snap = snapshot(tmp.path());
+    let out = tmp.path().join("out");
+    let cli = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_content-fetch"))
+            .arg("--from")
+            .arg(&snap)
+            .arg("--out")
+            .arg(&out)
+            .args(extra)
+            .env("CI", "true")
+            .output()
+            .unwrap()
+    };
+    check("full run", cli(&["--engine", "next"]));
+    let before = std::fs::metadata(out.join("products/ceramic-mug.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let again = check(
+        "incremental run",
+        cli(&["--engine", "next", "--incremental"]),
+    );
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        stderr.contains("(incremental): 0 files written"),
+        "{stderr}"
+    );
+    let after = std::fs::metadata(out.join("products/ceramic-mug.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(before, after);
+
+    let markdown = cli(&["--engine", "eleventy", "--markdown"]);
+    assert_eq!(markdown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&markdown.stderr).contains("--template-dir"));
+    let unknown = cli(&["--engine", "hugo"]);
+    assert_eq!(unknown.status.code(), Some(2));
+}
