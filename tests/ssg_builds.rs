@@ -3,6 +3,11 @@
 //!
 //! The sites' npm packages must be installed first: `scripts/install-test-deps`.
 
+// The loopback content API of the fetch client's tests (SigV4-verifying, with faults).
+#[allow(dead_code)]
+#[path = "../crates/content-fetch/tests/server/mod.rs"]
+mod server;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -263,4 +268,85 @@ fn cli_incremental_runs_keep_unchanged_files_and_errors_have_exit_codes() {
     assert!(String::from_utf8_lossy(&markdown.stderr).contains("--template-dir"));
     let unknown = cli(&["--engine", "hugo"]);
     assert_eq!(unknown.status.code(), Some(2));
+}
+
+/// Files under `dir` with their bytes and modification times.
+fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+                found.push((path.clone(), std::fs::read(&path).unwrap(), modified));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The real CLI against the loopback API: a fetch that fails after its first page leaves the
+/// previous output exactly as it was, and nothing beside it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fetch_failing_mid_way_leaves_the_previous_output() {
+    let items = fixture()
+        .iter()
+        .map(|i| serde_json::to_value(i).unwrap())
+        .collect();
+    let api = server::TestServer::start(items, 2, None).await;
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("site/src/content/fetched");
+    let endpoint = api.endpoint();
+    let run = |extra: Vec<&'static str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_content-fetch"));
+        command
+            .env_clear()
+            .env("HOME", home.path())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", home.path().join("none"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", home.path().join("none"))
+            .env("AWS_ACCESS_KEY_ID", server::ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", server::SECRET_KEY)
+            .env("AWS_REGION", server::REGION)
+            .env("CONTENT_FETCH_RETRY_BASE_MS", "1")
+            .env("CI", "true")
+            .args(["--endpoint", &endpoint, "--engine", "astro", "--out"])
+            .arg(&out)
+            .args(extra);
+        tokio::task::spawn_blocking(move || command.output().unwrap())
+    };
+    check("first run", run(vec![]).await.unwrap());
+    let before = files(&out);
+    assert_eq!(
+        before.len(),
+        9 + 3,
+        "9 entries, collections.ts, state, item cache"
+    );
+
+    // New content, then an API that answers one page and fails for good.
+    api.state.items.lock().unwrap()[0]["title"] = "Renamed Mug".into();
+    api.fault(server::Fault::Delay(std::time::Duration::ZERO));
+    for _ in 0..10 {
+        api.fault(server::Fault::Status(503, None));
+    }
+    let failed = run(vec!["--concurrency", "1", "--attempts", "1"])
+        .await
+        .unwrap();
+    assert_eq!(
+        failed.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&failed.stderr)
+    );
+    assert_eq!(files(&out), before, "the failed run changed the output");
+    let beside: Vec<_> = std::fs::read_dir(out.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(beside, vec!["fetched"], "no staging folder is left behind");
+    api.assert_all_verified();
 }
