@@ -4,7 +4,6 @@
 //! The sites' npm packages must be installed first: `scripts/install-test-deps`.
 
 // The loopback content API of the fetch client's tests (SigV4-verifying, with faults).
-#[allow(dead_code)]
 #[path = "../crates/content-fetch/tests/server/mod.rs"]
 mod server;
 
