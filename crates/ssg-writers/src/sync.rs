@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use minijinja::value::{Serde, Value as Ctx};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use unified_content::{ContentType, SCHEMA_VERSION, Timestamp, UnifiedContent, make_js_safe};
 
 use crate::paths::{join_inside, safe_slug, suffixed_slug};
@@ -109,25 +110,65 @@ enum Source {
     Cache,
 }
 
-struct Key {
-    content_type: ContentType,
-    slug: String,
-    id: String,
-    source: Source,
-    offset: u64,
-    len: usize,
-    /// The slug the previous run wrote the item under, for cached items.
-    written_as: Option<String>,
+/// How the previous run named an item's files.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Written {
+    /// Not in the previous run (or under a name that no longer applies).
+    Unknown,
+    /// Under its safe slug.
+    Plain,
+    /// Under its safe slug with the duplicate suffix.
+    Suffixed,
 }
 
-/// An item received in this run, by id (the map's key, so the id is held once).
-struct Fresh {
+/// Where one item's line is and how it sorts: kept small, as the output holds one per item.
+struct Key {
     content_type: ContentType,
-    slug: String,
-    offset: u64,
-    len: usize,
-    updated_at: Timestamp,
+    /// `<safe slug>\0<id>`: one allocation, and sorting it sorts by slug then id, because a
+    /// slug never holds NUL and NUL sorts before every slug character.
+    order: Box<str>,
+    source: Source,
     deleted: bool,
+    written: Written,
+    offset: u64,
+    len: u32,
+}
+
+impl Key {
+    fn new(content_type: ContentType, slug: &str, id: &str) -> Key {
+        Key {
+            content_type,
+            order: format!("{}\0{id}", safe_slug(slug)).into_boxed_str(),
+            source: Source::Spool,
+            deleted: false,
+            written: Written::Unknown,
+            offset: 0,
+            len: 0,
+        }
+    }
+
+    fn slug(&self) -> &str {
+        self.order.split_once('\0').map_or("", |(slug, _)| slug)
+    }
+
+    fn id(&self) -> &str {
+        self.order.split_once('\0').map_or("", |(_, id)| id)
+    }
+}
+
+/// A 128-bit fingerprint of an id: what the run remembers of each received id to let a later
+/// version replace an earlier one, instead of the id itself.
+fn id_print(id: &str) -> [u8; 16] {
+    let digest = Sha256::digest(id.as_bytes());
+    let mut print = [0; 16];
+    print.copy_from_slice(&digest[..16]);
+    print
+}
+
+/// An item received in this run: its key's index and version.
+struct Fresh {
+    index: usize,
+    updated_at: Timestamp,
 }
 
 /// One run of an engine writer into a staging folder beside the output folder.
@@ -143,7 +184,8 @@ pub struct SyncRun {
     previous: Option<State>,
     spool: BufWriter<File>,
     spool_len: u64,
-    fresh: HashMap<String, Fresh>,
+    fresh: HashMap<[u8; 16], Fresh>,
+    keys: Vec<Key>,
     received: usize,
 }
 
@@ -215,6 +257,7 @@ impl SyncRun {
             spool: BufWriter::new(spool),
             spool_len: 0,
             fresh: HashMap::new(),
+            keys: Vec::new(),
             received: 0,
         })
     }
@@ -247,22 +290,33 @@ impl SyncRun {
                 .and_then(|()| self.spool.write_all(b"\n"))
                 .map_err(|e| WriteError::io("write", spool_path(), e))?;
             self.spool_len += line.len() as u64 + 1;
-            let newer = self
-                .fresh
-                .get(&item.id)
-                .is_none_or(|old| old.updated_at <= item.updated_at);
-            if newer {
-                self.fresh.insert(
-                    item.id.clone(),
-                    Fresh {
-                        content_type: item.content_type,
-                        slug: safe_slug(&item.slug),
-                        offset,
-                        len: line.len(),
-                        updated_at: item.updated_at,
-                        deleted: item.is_deleted(),
-                    },
-                );
+            let mut key = Key::new(item.content_type, &item.slug, &item.id);
+            key.offset = offset;
+            key.len = u32::try_from(line.len()).map_err(|_| {
+                WriteError::io(
+                    "write",
+                    spool_path(),
+                    io::Error::new(io::ErrorKind::InvalidData, "an item over 4 GiB"),
+                )
+            })?;
+            key.deleted = item.is_deleted();
+            match self.fresh.get_mut(&id_print(&item.id)) {
+                // An older version than one already received: ignored.
+                Some(f) if f.updated_at > item.updated_at => {}
+                Some(f) => {
+                    f.updated_at = item.updated_at;
+                    self.keys[f.index] = key;
+                }
+                None => {
+                    self.fresh.insert(
+                        id_print(&item.id),
+                        Fresh {
+                            index: self.keys.len(),
+                            updated_at: item.updated_at,
+                        },
+                    );
+                    self.keys.push(key);
+                }
             }
         }
         Ok(())
@@ -280,8 +334,6 @@ impl SyncRun {
             ..RunReport::default()
         };
         let keys = self.keys()?;
-        // The spool is only read from now on; drop the id map before rendering.
-        self.fresh = HashMap::new();
         let mut writer = Writer {
             run: &self,
             report: &mut report,
@@ -331,7 +383,7 @@ impl SyncRun {
     /// superseded in this run, plus this run's items that are not tombstones.
     fn keys(&mut self) -> Result<Vec<Key>, WriteError> {
         let fresh = std::mem::take(&mut self.fresh);
-        let mut keys = Vec::new();
+        let mut keys = std::mem::take(&mut self.keys);
         if self.previous.is_some() {
             let path = self.options.out.join(ITEMS_FILE);
             let file = File::open(&path).map_err(|e| WriteError::io("read", &path, e))?;
@@ -357,37 +409,27 @@ impl SyncRun {
                     path: path.clone(),
                     message: e.to_string(),
                 })?;
-                if !fresh.contains_key(&p.id) {
-                    keys.push(Key {
-                        content_type: p.content_type,
-                        slug: safe_slug(&p.slug),
-                        id: p.id,
-                        source: Source::Cache,
-                        offset: offset + written_as.len() as u64 + 1,
-                        len: json.len(),
-                        written_as: Some(written_as.to_string()),
-                    });
+                if !fresh.contains_key(&id_print(&p.id)) {
+                    let mut key = Key::new(p.content_type, &p.slug, &p.id);
+                    key.source = Source::Cache;
+                    key.offset = offset + written_as.len() as u64 + 1;
+                    key.len = json.len() as u32;
+                    key.written = if written_as == key.slug() {
+                        Written::Plain
+                    } else if written_as == suffixed_slug(key.slug(), key.id()) {
+                        Written::Suffixed
+                    } else {
+                        Written::Unknown
+                    };
+                    keys.push(key);
                 }
                 offset += n as u64;
             }
         }
-        keys.extend(
-            fresh
-                .into_iter()
-                .filter(|(_, f)| !f.deleted)
-                .map(|(id, f)| Key {
-                    content_type: f.content_type,
-                    slug: f.slug,
-                    id,
-                    source: Source::Spool,
-                    offset: f.offset,
-                    len: f.len,
-                    written_as: None,
-                }),
-        );
-        keys.sort_by(|a, b| {
-            (a.content_type, &a.slug, &a.id).cmp(&(b.content_type, &b.slug, &b.id))
-        });
+        drop(fresh);
+        keys.retain(|k| !k.deleted);
+        keys.shrink_to_fit();
+        keys.sort_unstable_by(|a, b| (a.content_type, &a.order).cmp(&(b.content_type, &b.order)));
         Ok(keys)
     }
 }
@@ -477,7 +519,7 @@ impl Writer<'_> {
                 self.run.options.out.join(ITEMS_FILE),
             ),
         };
-        let mut buf = vec![0; key.len];
+        let mut buf = vec![0; key.len as usize];
         file.seek(SeekFrom::Start(key.offset))
             .and_then(|_| file.read_exact(&mut buf))
             .map_err(|e| WriteError::io("read", path, e))?;
@@ -527,7 +569,7 @@ impl Writer<'_> {
             let mut value: serde_json::Value =
                 serde_json::from_slice(&raw).map_err(|e| WriteError::State {
                     path: run.staging.join(SPOOL_FILE),
-                    message: format!("item '{}': {e}", key.id),
+                    message: format!("item '{}': {e}", key.id()),
                 })?;
             if let Some(updated) = value
                 .get("updated_at")
@@ -536,42 +578,44 @@ impl Writer<'_> {
                 synced_until = synced_until.max(Some(updated));
             }
 
+            let (key_slug, key_id) = (key.slug(), key.id());
             let received = value["slug"].as_str().unwrap_or_default();
-            if received != key.slug {
+            if received != key_slug {
                 if run.options.strict {
                     return Err(WriteError::UnsafeSlug {
-                        item_id: key.id.clone(),
+                        item_id: key_id.to_string(),
                         slug: received.to_string(),
-                        safe: key.slug.clone(),
+                        safe: key_slug.to_string(),
                     });
                 }
                 let warning = format!(
-                    "item '{}' has the slug {received:?}, which is not lowercase letters, digits and hyphens; writing it as '{}'",
-                    key.id, key.slug
+                    "item '{key_id}' has the slug {received:?}, which is not lowercase letters, digits and hyphens; writing it as '{key_slug}'"
                 );
                 tracing::warn!("{warning}");
                 self.report.warnings.push(warning);
             }
-            let mut slug = key.slug.clone();
+            let mut slug = key_slug.to_string();
+            let mut written = Written::Plain;
             match &previous {
-                Some((t, s, first_id)) if *t == key.content_type && *s == key.slug => {
+                Some((t, s, first_id)) if *t == key.content_type && s == key_slug => {
                     if run.options.strict {
                         return Err(WriteError::DuplicateSlug {
                             content_type: key.content_type.as_str(),
-                            slug: key.slug.clone(),
+                            slug: key_slug.to_string(),
                             first_id: first_id.clone(),
-                            second_id: key.id.clone(),
+                            second_id: key_id.to_string(),
                         });
                     }
-                    slug = suffixed_slug(&key.slug, &key.id);
+                    slug = suffixed_slug(key_slug, key_id);
+                    written = Written::Suffixed;
                     let warning = format!(
-                        "items '{first_id}' and '{}' of type {} share the slug '{}'; writing the second as '{slug}'",
-                        key.id, key.content_type, key.slug
+                        "items '{first_id}' and '{key_id}' of type {} share the slug '{key_slug}'; writing the second as '{slug}'",
+                        key.content_type
                     );
                     tracing::warn!("{warning}");
                     self.report.warnings.push(warning);
                 }
-                _ => previous = Some((key.content_type, key.slug.clone(), key.id.clone())),
+                _ => previous = Some((key.content_type, key_slug.to_string(), key_id.to_string())),
             }
 
             items_out
@@ -588,14 +632,14 @@ impl Writer<'_> {
 
             if let Some(entry) = engine.entry_file(key.content_type, run.options.markdown) {
                 let rel = format!("{}/{slug}.{}", key.content_type.plural(), entry.extension);
-                let reuse = same_templates && key.written_as.as_deref() == Some(slug.as_str());
+                let reuse = same_templates && key.written == written;
                 if !(reuse && self.link_unchanged(&rel)?) {
-                    let text = run.templates.render(entry.template, &ctx, Some(&key.id))?;
+                    let text = run.templates.render(entry.template, &ctx, Some(key_id))?;
                     self.put(&rel, text.as_bytes())?;
                 }
             }
             if let Some(template) = list_template {
-                let text = run.templates.render(template, &ctx, Some(&key.id))?;
+                let text = run.templates.render(template, &ctx, Some(key_id))?;
                 let list = &mut lists[ContentType::ALL
                     .iter()
                     .position(|t| *t == key.content_type)

@@ -514,3 +514,47 @@ fn a_suffixed_slug_never_overwrites_another_items_file() {
     );
     assert_eq!(tree(&out), before);
 }
+
+#[test]
+fn the_newest_version_of_an_id_wins_within_a_run() {
+    let base = fixture()[1].clone();
+    let mut newer = base.clone();
+    newer.title = "Newer Tee".into();
+    newer.slug = "newer-tee".into();
+    newer.updated_at = "2026-05-01T00:00:00Z".parse().unwrap();
+    let mut gone = fixture()[2].clone();
+    let kept = gone.clone();
+    gone.status = ContentStatus::Deleted;
+    gone.updated_at = "2026-05-01T00:00:00Z".parse().unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // Newer before older, and a tombstone after the item it deletes.
+    let report = run("astro", options(&out), &[newer, base, kept, gone]).unwrap();
+    assert_eq!((report.received, report.items), (4, 1));
+    let files: Vec<String> = tree(&out.join("products")).into_keys().collect();
+    assert_eq!(files, vec!["newer-tee.json"]);
+}
+
+#[test]
+fn incremental_runs_keep_suffixed_duplicates_equal_to_a_full_run() {
+    let base = fixture()[1].clone();
+    let items = vec![with_slug(&base, "a", "tee"), with_slug(&base, "b", "tee")];
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    run("next", options(&out), &items).unwrap();
+
+    let mut change = with_slug(&base, "c", "cap");
+    change.updated_at = "2026-06-01T00:00:00Z".parse().unwrap();
+    let mut opts = options(&out);
+    opts.mode = Mode::Incremental;
+    let report = run("next", opts, std::slice::from_ref(&change)).unwrap();
+    assert!(report.incremental);
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+
+    let full = dir.path().join("full");
+    let mut all = items.clone();
+    all.push(change);
+    run("next", options(&full), &all).unwrap();
+    assert_eq!(tree(&out), tree(&full));
+}
