@@ -22,8 +22,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use content_fetch::{
-    AwsAccess, ClientOptions, ContentClient, ContentSource, ErrorKind, FetchError, FetchOptions,
-    FetchSummary, FetchedPage, Filters, RetryPolicy, Settings, Snapshot, SourceKind,
+    AwsAccess, ClientOptions, ContentClient, ContentSource, ErrorKind, Fallback, Feed, FetchError,
+    FetchOptions, FetchSummary, Filters, RetryPolicy, RunError, Settings, Snapshot, SourceKind,
     parse_duration,
 };
 use indicatif::{ProgressBar, ProgressStyle};
@@ -487,64 +487,44 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// What a sink is fed: pages, or the news that the pages so far are void.
-enum Feed<'a> {
-    /// The next page.
-    Page(&'a FetchedPage),
-    /// The API failed part-way and the fallback snapshot follows from the start: drop
-    /// everything received so far.
-    Restart,
-}
-
-/// Streams every page of the run into `sink`. When the API stays unreachable and a fallback
-/// snapshot is allowed and configured, the sink gets [`Feed::Restart`], then the fallback's
-/// pages from the start.
+/// Streams every page of the run into `sink`, with the spinner; `--fallback-snapshot` takes
+/// over when the API stays unreachable (and `allow_fallback`). Fetch failures come back as
+/// [`FetchError`]; the sink's own errors (such as the writers') pass through untouched,
+/// keeping their exit codes.
 async fn consume(
     common: &CommonArgs,
     options: &FetchOptions,
     allow_fallback: bool,
     sink: &mut dyn FnMut(Feed<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<FetchSummary> {
+    let fallback = match (&common.fallback_snapshot, allow_fallback) {
+        (Some(path), true) => Some(Fallback {
+            path: path.clone(),
+            max_age: parse_duration(&common.fallback_max_age)?,
+        }),
+        _ => None,
+    };
     let source = common.open_source().await?;
     let progress = Progress::new();
-    let error = match drain(&source, options, &progress, sink).await {
-        Ok(summary) => return Ok(summary),
-        Err(e) => e,
-    };
-    let network_error = error
-        .downcast_ref::<FetchError>()
-        .filter(|f| f.kind() == ErrorKind::Network);
-    let (Some(fetch_error), Some(path), true) =
-        (network_error, &common.fallback_snapshot, allow_fallback)
-    else {
-        return Err(error);
-    };
-    let max_age = parse_duration(&common.fallback_max_age)?;
-    let fallback = ContentSource::fallback(path, max_age, fetch_error)?;
-    progress.restart();
-    sink(Feed::Restart)?;
-    let summary = drain(&fallback, options, &progress, sink).await?;
-    for warning in &summary.warnings {
-        eprintln!("warning: {warning}");
+    let summary = source
+        .stream_into(
+            options,
+            fallback.as_ref(),
+            &mut |s| progress.update(s),
+            sink,
+        )
+        .await
+        .map_err(|e| match e {
+            RunError::Fetch(f) => anyhow::Error::from(f),
+            RunError::Sink(s) => s,
+        })?;
+    progress.finish();
+    if matches!(summary.source, SourceKind::FallbackSnapshot { .. }) {
+        for warning in &summary.warnings {
+            eprintln!("warning: {warning}");
+        }
     }
     Ok(summary)
-}
-
-/// Feeds one source's pages to `sink`. Fetch failures come back as [`FetchError`]; the sink's
-/// own errors (such as the writers') pass through untouched, keeping their exit codes.
-async fn drain(
-    source: &ContentSource,
-    options: &FetchOptions,
-    progress: &Progress,
-    sink: &mut dyn FnMut(Feed<'_>) -> anyhow::Result<()>,
-) -> anyhow::Result<FetchSummary> {
-    let mut stream = source.pages(options)?;
-    while let Some(page) = stream.next_page().await {
-        sink(Feed::Page(&page?))?;
-        progress.update(&stream.summary());
-    }
-    progress.finish();
-    Ok(stream.summary())
 }
 
 fn report(summary: &FetchSummary, json: bool) -> anyhow::Result<()> {
@@ -585,15 +565,15 @@ impl Progress {
     fn update(&self, summary: &FetchSummary) {
         if let Some(bar) = &self.0 {
             bar.set_message(format!(
-                "{} items, {} pages, {} retries",
-                summary.total, summary.pages, summary.retries
+                "{} items, {} pages, {} retries{}",
+                summary.total,
+                summary.pages,
+                summary.retries,
+                match summary.source {
+                    SourceKind::FallbackSnapshot { .. } => " (from the fallback snapshot)",
+                    _ => "",
+                }
             ));
-        }
-    }
-
-    fn restart(&self) {
-        if let Some(bar) = &self.0 {
-            bar.set_message("using the fallback snapshot");
         }
     }
 

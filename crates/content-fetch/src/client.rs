@@ -206,6 +206,13 @@ impl ContentClient {
 
     /// `GET /content/{id}`: the raw item, or `None` on 404.
     pub(crate) async fn item(&self, id: &str) -> Result<Option<(Url, Value)>, FetchError> {
+        // URL parsers and SigV4 path normalization resolve these segments, even encoded
+        // (`%2E`), so no request can name them.
+        if id == "." || id == ".." {
+            return Err(FetchError::Usage(format!(
+                "the id '{id}' cannot be put in a URL path; list it with `snapshot pull` instead"
+            )));
+        }
         let url = item_url(&self.endpoint, id);
         let envelope = self
             .request(&url, |body| {

@@ -10,13 +10,15 @@
 //!    (or [`ContentSource::snapshot`] offline) wraps it.
 //! 4. [`ContentSource::pages`] streams validated items page by page per content type, so a
 //!    writer never needs the whole catalog in memory; [`ContentSource::fetch_all`] collects
-//!    them. [`Snapshot`] saves and reads a run.
+//!    them. [`ContentSource::stream_into`] runs a whole fetch into a sink, with a [`Fallback`]
+//!    snapshot taking over when the API stays unreachable. [`Snapshot`] saves and reads a run.
 #![deny(missing_docs)]
 
 mod aws;
 mod client;
 mod error;
 mod fetch;
+mod run;
 mod settings;
 mod snapshot;
 
@@ -27,6 +29,7 @@ pub use fetch::{
     ContentSource, FetchOptions, FetchOutcome, FetchSummary, FetchedPage, Filters, InvalidItem,
     PageStream, SourceKind,
 };
+pub use run::{Fallback, Feed, RunError};
 pub use settings::{
     CONFIG_FILE_NAME, ConfigFile, ENDPOINT_ENV, Settings, parse_duration, parse_endpoint,
     region_from_endpoint,
