@@ -31,7 +31,7 @@ fn webhooks() -> Vec<PathBuf> {
         .collect();
     files.sort();
     assert!(
-        files.len() >= 8,
+        files.len() >= 9,
         "the demo bundles its deliveries: {files:?}"
     );
     files
@@ -148,7 +148,7 @@ fn the_demo_script_serves_signed_content_and_matches_the_committed_snapshot() {
     // fetch itself are not part of the digest).
     let fresh = read(&snapshot);
     let committed = read(&root().join("examples/demo/content.snapshot.json"));
-    assert_eq!(fresh["header"]["count"], 7);
+    assert_eq!(fresh["header"]["count"], 8);
     assert_eq!(
         fresh["header"]["digest"], committed["header"]["digest"],
         "examples/demo/content.snapshot.json is out of date: run scripts/demo and copy \
@@ -200,5 +200,11 @@ fn the_demo_script_serves_signed_content_and_matches_the_committed_snapshot() {
     assert!(
         page.starts_with("<h2>Shipping</h2><p>We ship <b>within 2 days</b> with"),
         "Rich Text renders to HTML: {page}"
+    );
+    let media = read(&out.join("media.json"));
+    assert_eq!(
+        by_slug(&media, "parcel-on-a-doorstep")["featured_image"]["url"],
+        "https://images.ctfassets.net/yadj1kx9rmg0/3wtvPBbBjiMKqKKga8I2Cu/6d2a4c5e0b1f/parcel.jpg",
+        "a published Contentful asset is a media item with an https URL"
     );
 }

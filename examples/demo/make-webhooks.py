@@ -378,6 +378,30 @@ def shipping_page():
     }
 
 
+def parcel_asset():
+    return {
+        "metadata": {"tags": []},
+        "sys": {
+            "type": "Asset", "id": "3wtvPBbBjiMKqKKga8I2Cu",
+            "space": {"sys": {"type": "Link", "linkType": "Space", "id": "yadj1kx9rmg0"}},
+            "environment": {"sys": {"id": "master", "type": "Link",
+                                    "linkType": "Environment"}},
+            "revision": 1, "version": 4, "publishedVersion": 3,
+            "createdAt": "2026-11-01T09:00:00.000Z", "updatedAt": "2026-11-01T09:05:00.000Z",
+        },
+        "fields": {
+            "title": {"en-US": "Parcel on a doorstep"},
+            "description": {"en-US": "A brown parcel in front of a green door"},
+            "file": {"en-US": {
+                "url": "//images.ctfassets.net/yadj1kx9rmg0/3wtvPBbBjiMKqKKga8I2Cu/6d2a4c5e0b1f/"
+                       "parcel.jpg",
+                "details": {"size": 284137, "image": {"width": 1600, "height": 1067}},
+                "fileName": "parcel.jpg", "contentType": "image/jpeg",
+            }},
+        },
+    }
+
+
 def contentful(name, topic, payload, secret):
     return {
         "headers": {
@@ -459,9 +483,11 @@ def main():
         "05-sanity-article-creme-brulee": lambda n: sanity(n, creme_brulee(), s["sanity"]),
         "06-sanity-article-enamel-care": lambda n: sanity(n, enamel_care(), s["sanity"],
                                                           operation="create"),
-        "07-contentful-page-shipping": lambda n: contentful(
+        "07-contentful-asset-parcel": lambda n: contentful(
+            n, "ContentManagement.Asset.publish", parcel_asset(), s["contentful"]),
+        "08-contentful-page-shipping": lambda n: contentful(
             n, "ContentManagement.Entry.publish", shipping_page(), s["contentful"]),
-        "08-foxy-transaction-created": lambda n: foxy(transaction(), s["foxy"]),
+        "09-foxy-transaction-created": lambda n: foxy(transaction(), s["foxy"]),
     }
     OUT.mkdir(exist_ok=True)
     for old in OUT.glob("*.json"):
