@@ -57,23 +57,23 @@ pub enum IngestError {
         enabled: String,
     },
     /// The signature or token does not check out.
-    #[error("webhook of '{provider}' refused: {source}")]
+    // The cause is part of the message (the HTTP answer shows only the message), so it is
+    // not also exposed as `source()`, which would print it twice in a cause chain.
+    #[error("webhook of '{provider}' refused: {cause}")]
     Signature {
         /// The provider.
         provider: String,
         /// What the adapter found.
-        #[source]
-        source: SignatureError,
+        cause: SignatureError,
     },
     /// The verified payload cannot be turned into changes, or reading more from the
     /// provider failed.
-    #[error("webhook of '{provider}' not applied: {source}")]
+    #[error("webhook of '{provider}' not applied: {cause}")]
     Adapter {
         /// The provider.
         provider: String,
         /// What the adapter found.
-        #[source]
-        source: AdapterError,
+        cause: AdapterError,
     },
     /// The adapter produced an item that breaks the model's rules.
     #[error("webhook of '{provider}' gives invalid content: {errors}")]
@@ -162,9 +162,9 @@ impl Ingest {
         adapter
             .verify(&request)
             .await
-            .map_err(|source| IngestError::Signature {
+            .map_err(|cause| IngestError::Signature {
                 provider: provider.to_string(),
-                source,
+                cause,
             })?;
         let delivery_id = adapter.delivery_id(&request);
         let mut summary = WebhookSummary {
@@ -184,9 +184,9 @@ impl Ingest {
             adapter
                 .normalize(&request)
                 .await
-                .map_err(|source| IngestError::Adapter {
+                .map_err(|cause| IngestError::Adapter {
                     provider: provider.to_string(),
-                    source,
+                    cause,
                 })?;
         let mut changes = normalized.changes;
         for change in &mut changes {

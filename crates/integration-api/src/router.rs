@@ -134,13 +134,13 @@ impl From<IngestError> for ApiError {
                 ApiError::new(StatusCode::UNAUTHORIZED, message)
                     .detail("provider", provider.clone())
             }
-            IngestError::Adapter { provider, source } => {
-                let status = match source {
+            IngestError::Adapter { provider, cause } => {
+                let status = match cause {
                     AdapterError::Upstream { .. } => StatusCode::BAD_GATEWAY,
                     _ => StatusCode::BAD_REQUEST,
                 };
                 let error = ApiError::new(status, message).detail("provider", provider.clone());
-                match source {
+                match cause {
                     AdapterError::Malformed { path, .. } => error.detail("path", path.clone()),
                     _ => error,
                 }

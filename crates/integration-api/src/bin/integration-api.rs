@@ -135,7 +135,7 @@ fn exit_code(error: &anyhow::Error) -> u8 {
             IngestError::UnknownProvider { .. } => EXIT_CONFIG,
             IngestError::Signature { .. } => EXIT_SIGNATURE,
             IngestError::Adapter {
-                source: providers::AdapterError::Upstream { .. },
+                cause: providers::AdapterError::Upstream { .. },
                 ..
             } => EXIT_UPSTREAM,
             IngestError::Adapter { .. } | IngestError::Invalid { .. } => EXIT_PAYLOAD,
