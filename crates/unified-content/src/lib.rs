@@ -23,7 +23,7 @@ pub use model::{
     ContentStatus, ContentType, Inventory, InventoryPolicy, MediaAsset, Price, ProductVariant,
     ProviderType, SeoMetadata, Timestamp, UnifiedContent,
 };
-pub use money::{Amount, AmountError};
+pub use money::{Amount, AmountError, MAX_SIGNIFICANT_DIGITS};
 pub use schema::{SCHEMA_VERSION, json_schema};
-pub use slug::{is_valid_slug, slugify};
+pub use slug::{MAX_SLUG_LEN, is_valid_slug, slugify};
 pub use validate::{Rule, ValidationError, ValidationErrors};
