@@ -492,9 +492,7 @@ impl ProviderAdapter for ContentfulAdapter {
     async fn verify(&self, request: &WebhookRequest<'_>) -> Result<(), SignatureError> {
         let (secret, path, max_age_secs) = match &self.auth {
             Auth::SharedHeader { header, secret } => {
-                let given = request
-                    .header(header)
-                    .ok_or(SignatureError::Missing { header })?;
+                let given = request.signature_header(header)?;
                 return if constant_time_eq(given.trim().as_bytes(), secret.expose().as_bytes()) {
                     Ok(())
                 } else {
@@ -507,21 +505,10 @@ impl ProviderAdapter for ContentfulAdapter {
                 max_age_secs,
             } => (secret, path, *max_age_secs),
         };
-        let given = request
-            .header(SIGNATURE_HEADER)
-            .ok_or(SignatureError::Missing {
-                header: SIGNATURE_HEADER,
-            })?;
-        let names = request
-            .header(SIGNED_HEADERS_HEADER)
-            .ok_or(SignatureError::Missing {
-                header: SIGNED_HEADERS_HEADER,
-            })?;
+        let given = request.signature_header(SIGNATURE_HEADER)?;
+        let names = request.signature_header(SIGNED_HEADERS_HEADER)?;
         let t_ms: i64 = request
-            .header(TIMESTAMP_HEADER)
-            .ok_or(SignatureError::Missing {
-                header: TIMESTAMP_HEADER,
-            })?
+            .signature_header(TIMESTAMP_HEADER)?
             .trim()
             .parse()
             .map_err(|_| SignatureError::Malformed {

@@ -31,7 +31,7 @@ use crate::signature::{constant_time_eq, hmac_sha256};
 use crate::{ProviderAdapter, WebhookRequest};
 
 const NAME: &str = "foxy";
-const SIGNATURE_HEADER: &str = "foxy-webhook-signature";
+const SIGNATURE_HEADER: &str = "Foxy-Webhook-Signature";
 const EVENT_HEADER: &str = "foxy-webhook-event";
 const EVENTS: &[&str] = &["transaction/created"];
 /// Transaction statuses of sales that did not happen.
@@ -81,20 +81,16 @@ impl ProviderAdapter for FoxyAdapter {
     }
 
     async fn verify(&self, request: &WebhookRequest<'_>) -> Result<(), SignatureError> {
-        let given = request
-            .header(SIGNATURE_HEADER)
-            .ok_or(SignatureError::Missing {
-                header: "Foxy-Webhook-Signature",
-            })?;
+        let given = request.signature_header(SIGNATURE_HEADER)?;
         let given = hex::decode(given.trim()).map_err(|_| SignatureError::Malformed {
-            header: "Foxy-Webhook-Signature",
+            header: SIGNATURE_HEADER,
             reason: "expected a hex HMAC-SHA256".into(),
         })?;
         if constant_time_eq(&hmac_sha256(&self.secret, request.body), &given) {
             Ok(())
         } else {
             Err(SignatureError::Mismatch {
-                header: "Foxy-Webhook-Signature",
+                header: SIGNATURE_HEADER,
             })
         }
     }

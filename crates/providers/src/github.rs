@@ -482,11 +482,7 @@ pub(crate) fn verify_push_signature(
     secret: &Secret,
     request: &WebhookRequest<'_>,
 ) -> Result<(), SignatureError> {
-    let header = request
-        .header(SIGNATURE_HEADER)
-        .ok_or(SignatureError::Missing {
-            header: SIGNATURE_HEADER,
-        })?;
+    let header = request.signature_header(SIGNATURE_HEADER)?;
     let given = header
         .trim()
         .strip_prefix("sha256=")

@@ -50,6 +50,13 @@ impl WebhookRequest<'_> {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+
+    /// The header that carries a signature or token: its absence is
+    /// [`SignatureError::Missing`] naming it.
+    pub fn signature_header(&self, name: &'static str) -> Result<&str, SignatureError> {
+        self.header(name)
+            .ok_or(SignatureError::Missing { header: name })
+    }
 }
 
 /// One provider's webhook handling.

@@ -246,11 +246,7 @@ impl ProviderAdapter for SanityAdapter {
     }
 
     async fn verify(&self, request: &WebhookRequest<'_>) -> Result<(), SignatureError> {
-        let header = request
-            .header(SIGNATURE_HEADER)
-            .ok_or(SignatureError::Missing {
-                header: SIGNATURE_HEADER,
-            })?;
+        let header = request.signature_header(SIGNATURE_HEADER)?;
         let (t_ms, given) =
             parse_signature_header(header).ok_or_else(|| SignatureError::Malformed {
                 header: SIGNATURE_HEADER,

@@ -117,11 +117,7 @@ impl ProviderAdapter for ShopifyAdapter {
     }
 
     async fn verify(&self, request: &WebhookRequest<'_>) -> Result<(), SignatureError> {
-        let header = request
-            .header(SIGNATURE_HEADER)
-            .ok_or(SignatureError::Missing {
-                header: SIGNATURE_HEADER,
-            })?;
+        let header = request.signature_header(SIGNATURE_HEADER)?;
         let given = BASE64
             .decode(header.trim())
             .map_err(|e| SignatureError::Malformed {

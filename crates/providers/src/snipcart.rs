@@ -37,7 +37,7 @@ use crate::settings::Settings;
 use crate::{ProviderAdapter, WebhookRequest};
 
 const NAME: &str = "snipcart";
-const TOKEN_HEADER: &str = "x-snipcart-requesttoken";
+const TOKEN_HEADER: &str = "X-Snipcart-RequestToken";
 const EVENTS: &[&str] = &["order.completed", "order.status.changed"];
 
 /// The Snipcart adapter.
@@ -126,15 +126,10 @@ impl ProviderAdapter for SnipcartAdapter {
     }
 
     async fn verify(&self, request: &WebhookRequest<'_>) -> Result<(), SignatureError> {
-        let token = request
-            .header(TOKEN_HEADER)
-            .map(str::trim)
-            .ok_or(SignatureError::Missing {
-                header: "X-Snipcart-RequestToken",
-            })?;
+        let token = request.signature_header(TOKEN_HEADER)?.trim();
         if !is_plain_token(token) {
             return Err(SignatureError::Malformed {
-                header: "X-Snipcart-RequestToken",
+                header: TOKEN_HEADER,
                 reason: "expected up to 128 letters, digits, '-' or '_'".into(),
             });
         }

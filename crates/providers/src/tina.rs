@@ -168,11 +168,7 @@ impl ProviderAdapter for TinaAdapter {
                 reason: "Tina Cloud webhooks are not enabled for tina; set cloud_webhook_secret"
                     .into(),
             })?;
-        let given = request
-            .header(SECRET_HEADER)
-            .ok_or(SignatureError::Missing {
-                header: SECRET_HEADER,
-            })?;
+        let given = request.signature_header(SECRET_HEADER)?;
         // Comparing MACs of both values keeps the comparison's time independent of the
         // secret's length as well as its content.
         let expected = hmac_sha256(secret, secret.expose().as_bytes());
