@@ -12,6 +12,7 @@
 pub mod astro;
 pub mod eleventy;
 mod error;
+mod external_sort;
 pub mod next;
 mod paths;
 mod swap;
