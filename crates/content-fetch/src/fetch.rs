@@ -33,7 +33,12 @@ pub struct Filters {
     /// Only items updated at or after this time.
     #[serde(default)]
     pub updated_since: Option<Timestamp>,
-    /// Also tombstones of deleted items, for incremental sync.
+    /// Only items the content cache stored at or after this time (incremental sync).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synced_since: Option<Timestamp>,
+    /// Incremental sync: also tombstones of deleted items, and items that left the wanted
+    /// statuses (unpublished, archived) since `updated_since`, which [`Filters::as_seen`]
+    /// turns into tombstones.
     #[serde(default)]
     pub include_deleted: bool,
 }
@@ -56,9 +61,14 @@ impl Filters {
         }
     }
 
-    /// The API query for one type.
+    /// The API query for one type. An incremental query (`include_deleted`) asks for every
+    /// status: an item unpublished since the last run is only seen that way.
     pub fn query(&self, content_type: ContentType, limit: Option<u32>) -> ContentQuery {
-        let mut statuses = self.statuses.clone();
+        let mut statuses = if self.include_deleted {
+            ContentStatus::ALL.to_vec()
+        } else {
+            self.statuses.clone()
+        };
         statuses.sort();
         statuses.dedup();
         ContentQuery {
@@ -66,10 +76,26 @@ impl Filters {
             provider: self.provider.clone(),
             statuses,
             updated_since: self.updated_since,
+            synced_since: self.synced_since,
             include_deleted: self.include_deleted,
             limit,
             cursor: None,
         }
+    }
+
+    /// An item as the run shows it: in an incremental run, an item outside the wanted
+    /// statuses (published, plus drafts when asked) left the site since the last run, so it
+    /// arrives as a tombstone and its files are removed.
+    pub fn as_seen(&self, mut item: UnifiedContent) -> UnifiedContent {
+        let wanted = ContentQuery {
+            statuses: self.statuses.clone(),
+            ..ContentQuery::default()
+        }
+        .effective_statuses();
+        if self.include_deleted && !wanted.contains(&item.status) {
+            item.status = ContentStatus::Deleted;
+        }
+        item
     }
 
     /// Whether an item passes these filters, the way the API filters.
@@ -82,6 +108,7 @@ impl Filters {
                 .is_none_or(|p| *p == item.provider_name)
             && query.effective_statuses().contains(&item.status)
             && self.updated_since.is_none_or(|t| item.updated_at >= t)
+            && self.synced_since.is_none_or(|t| item.synced_at >= t)
     }
 }
 
@@ -268,7 +295,7 @@ fn build_page(
     index: usize,
     last: bool,
     raw: Vec<Value>,
-    strict: bool,
+    options: &FetchOptions,
     origin: &str,
 ) -> Result<FetchedPage, FetchError> {
     let mut page = FetchedPage {
@@ -280,8 +307,8 @@ fn build_page(
     };
     for value in raw {
         match check_item(value) {
-            Ok(item) => page.items.push(item),
-            Err(invalid) if strict => {
+            Ok(item) => page.items.push(options.filters.as_seen(item)),
+            Err(invalid) if options.strict => {
                 return Err(FetchError::InvalidItem {
                     id: invalid.id,
                     field: invalid.field,
@@ -540,7 +567,7 @@ fn api_pages(client: &Arc<ContentClient>, options: &FetchOptions) -> PageStream 
         let tx = tx.clone();
         let permits = Arc::clone(&permits);
         let mut query = options.filters.query(content_type, options.page_size);
-        let strict = options.strict;
+        let options = options.clone();
         tasks.spawn(async move {
             let Ok(_permit) = permits.acquire_owned().await else {
                 return;
@@ -558,7 +585,7 @@ fn api_pages(client: &Arc<ContentClient>, options: &FetchOptions) -> PageStream 
                         });
                     }
                     let last = raw.next_cursor.is_none();
-                    let page = build_page(content_type, index, last, raw.items, strict, raw.url.as_str())?;
+                    let page = build_page(content_type, index, last, raw.items, &options, raw.url.as_str())?;
                     query.cursor = raw.next_cursor;
                     Ok(page)
                 });
@@ -599,7 +626,7 @@ fn snapshot_pages(
             .filter(|i| i.content_type == content_type && options.filters.matches(i))
             .map(|i| serde_json::to_value(i).expect("unified content always serializes"))
             .collect();
-        let page = build_page(content_type, 0, true, raw, options.strict, &origin);
+        let page = build_page(content_type, 0, true, raw, options, &origin);
         let failed = page.is_err();
         tx.try_send(page)
             .expect("the channel holds one page per type");
@@ -661,7 +688,12 @@ mod tests {
             json!({"id": "c"}),
             bad_price,
         ];
-        let page = build_page(ContentType::Article, 0, true, items.clone(), false, "u").unwrap();
+        let lenient = FetchOptions::default();
+        let strict = FetchOptions {
+            strict: true,
+            ..FetchOptions::default()
+        };
+        let page = build_page(ContentType::Article, 0, true, items.clone(), &lenient, "u").unwrap();
         assert_eq!(page.items.len(), 1);
         assert_eq!(
             page.items[0].updated_at.to_rfc3339(),
@@ -674,7 +706,7 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![("b", "slug"), ("c", "title"), ("d", "price.amount")]
         );
-        let err = build_page(ContentType::Article, 0, true, items, true, "u").unwrap_err();
+        let err = build_page(ContentType::Article, 0, true, items, &strict, "u").unwrap_err();
         assert!(
             matches!(&err, FetchError::InvalidItem { id, field, .. } if id == "b" && field == "slug"),
             "{err}"
@@ -697,5 +729,41 @@ mod tests {
         filters.statuses = vec![];
         filters.updated_since = Some("2026-01-02T00:00:00Z".parse().unwrap());
         assert!(!filters.matches(&item));
+    }
+
+    #[test]
+    fn incremental_runs_see_unpublished_items_as_tombstones() {
+        let mut draft = check_item(raw("a", "ok")).unwrap();
+        draft.status = ContentStatus::Draft;
+        let mut archived = draft.clone();
+        archived.status = ContentStatus::Archived;
+        let published = check_item(raw("b", "ok-b")).unwrap();
+
+        let full = Filters::default();
+        assert_eq!(full.query(ContentType::Article, None).statuses, vec![]);
+        assert_eq!(full.as_seen(draft.clone()).status, ContentStatus::Draft);
+
+        let incremental = Filters {
+            include_deleted: true,
+            ..Filters::default()
+        };
+        let query = incremental.query(ContentType::Article, None);
+        assert_eq!(query.statuses, ContentStatus::ALL.to_vec());
+        assert!(incremental.matches(&draft) && incremental.matches(&archived));
+        assert_eq!(
+            incremental.as_seen(draft.clone()).status,
+            ContentStatus::Deleted
+        );
+        assert_eq!(incremental.as_seen(archived).status, ContentStatus::Deleted);
+        assert_eq!(
+            incremental.as_seen(published).status,
+            ContentStatus::Published
+        );
+
+        let preview = Filters {
+            statuses: vec![ContentStatus::Published, ContentStatus::Draft],
+            ..incremental
+        };
+        assert_eq!(preview.as_seen(draft).status, ContentStatus::Draft);
     }
 }

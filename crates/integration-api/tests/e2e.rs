@@ -225,7 +225,21 @@ async fn webhooks_in_signed_fetch_out_files_written() {
         "{files:?}"
     );
 
-    // The product is deleted at the shop; an incremental run removes it from the data files.
+    // The collection is unpublished (no tombstone, only a newer draft) and the product is
+    // deleted at the shop; one incremental run removes both from the data files.
+    let unpublished = fixture("collections_update.json")
+        .replace(
+            r#""updated_at":"2026-11-19T16:00:00+01:00""#,
+            r#""updated_at":"2026-11-20T16:00:00+01:00""#,
+        )
+        .replace(
+            r#""published_at":"2026-11-18T10:00:00+01:00""#,
+            r#""published_at":null"#,
+        );
+    assert_eq!(
+        deliver(&address, "collections/update", unpublished, "e2e-5").await["upserted"],
+        1
+    );
     let deleted = deliver(
         &address,
         "products/delete",
@@ -252,5 +266,12 @@ async fn webhooks_in_signed_fetch_out_files_written() {
             .iter()
             .all(|v| v.as_array().is_some_and(|a| a.is_empty())),
         "the deleted product is gone: {files:?}"
+    );
+    assert!(
+        files
+            .iter()
+            .filter(|(name, _)| name.ends_with("collections.json"))
+            .all(|(_, v)| v.as_array().is_some_and(|a| a.is_empty())),
+        "the unpublished collection is gone: {files:?}"
     );
 }

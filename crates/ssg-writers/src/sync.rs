@@ -94,8 +94,10 @@ struct State {
     templates: String,
     markdown: bool,
     items: usize,
-    /// The newest `updated_at` of any item in the output: the next incremental run asks for
-    /// changes since then.
+    /// The newest `synced_at` (when the content cache stored it) of any item in the output:
+    /// the next incremental run asks for what the cache changed since then. The cache's clock,
+    /// not the providers' `updated_at`: a late delivery with an older `updated_at` is still
+    /// seen.
     synced_until: Option<Timestamp>,
 }
 
@@ -706,11 +708,11 @@ impl Writer<'_> {
                     path: run.staging.join(SPOOL_FILE),
                     message: format!("item '{}': {e}", key.id()),
                 })?;
-            if let Some(updated) = value
-                .get("updated_at")
+            if let Some(synced) = value
+                .get("synced_at")
                 .and_then(|v| serde_json::from_value::<Timestamp>(v.clone()).ok())
             {
-                synced_until = synced_until.max(Some(updated));
+                synced_until = synced_until.max(Some(synced));
             }
 
             let (key_slug, key_id) = (key.slug(), key.id());

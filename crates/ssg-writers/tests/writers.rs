@@ -229,6 +229,10 @@ fn incremental_runs_equal_full_runs_and_touch_only_changed_files() {
         fresh.slug = "new-cap".into();
         fresh.title = "New Cap".into();
         fresh.updated_at = "2026-03-01T00:00:00Z".parse().unwrap();
+        // The cache stored the three changes after the previous run.
+        for item in [&mut mug, &mut gone, &mut fresh] {
+            item.synced_at = "2026-03-01T00:00:05Z".parse().unwrap();
+        }
 
         let mut opts = options(&out);
         opts.mode = Mode::Incremental;
@@ -236,8 +240,8 @@ fn incremental_runs_equal_full_runs_and_touch_only_changed_files() {
         assert!(sync.is_incremental());
         assert_eq!(
             sync.changes_since(),
-            Some("2026-02-01T12:30:00Z".parse().unwrap()),
-            "the newest updated_at of the previous run"
+            Some("2026-02-01T12:30:05Z".parse().unwrap()),
+            "the newest synced_at of the previous run"
         );
         sync.add_page(vec![mug.clone(), gone.clone(), fresh.clone()])
             .unwrap();

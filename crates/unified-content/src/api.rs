@@ -54,8 +54,12 @@ pub struct ContentQuery {
     pub provider: Option<String>,
     /// Only items with one of these statuses; empty means published only.
     pub statuses: Vec<ContentStatus>,
-    /// Only items updated at or after this time.
+    /// Only items whose provider `updated_at` is at or after this time.
     pub updated_since: Option<Timestamp>,
+    /// Only items the cache stored (`synced_at`) at or after this time: what incremental sync
+    /// asks for, since the cache's clock orders changes as they arrived, whatever their
+    /// providers' `updated_at`.
+    pub synced_since: Option<Timestamp>,
     /// Also list tombstones of deleted items, for incremental sync.
     pub include_deleted: bool,
     /// Items per page (default 100, at most 1000).
@@ -115,6 +119,12 @@ impl ContentQuery {
                 t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
             ));
         }
+        if let Some(t) = self.synced_since {
+            pairs.push((
+                "synced_since",
+                t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            ));
+        }
         if self.include_deleted {
             pairs.push(("include_deleted", "true".to_string()));
         }
@@ -161,14 +171,19 @@ impl ContentQuery {
                         })?);
                     }
                 }
-                "updated_since" => {
+                "updated_since" | "synced_since" => {
                     let t = chrono::DateTime::parse_from_rfc3339(value).map_err(|e| {
                         err(
                             name,
                             format!("'{value}' is not an RFC 3339 time ({e}); send UTC like 2026-01-31T12:00:00Z"),
                         )
                     })?;
-                    q.updated_since = Some(t.with_timezone(&chrono::Utc));
+                    let t = Some(t.with_timezone(&chrono::Utc));
+                    if name == "updated_since" {
+                        q.updated_since = t;
+                    } else {
+                        q.synced_since = t;
+                    }
                 }
                 "include_deleted" => {
                     q.include_deleted = match value {
@@ -205,6 +220,7 @@ mod tests {
             provider: Some("sanity".into()),
             statuses: vec![ContentStatus::Published, ContentStatus::Draft],
             updated_since: Some("2026-01-01T01:00:00+01:00".parse().unwrap()),
+            synced_since: Some("2026-01-02T00:00:00Z".parse().unwrap()),
             include_deleted: true,
             limit: Some(250),
             cursor: Some("abc".into()),

@@ -269,11 +269,18 @@ async fn list(State(state): State<Arc<ServerState>>, request: Request) -> Respon
                     .provider
                     .as_ref()
                     .is_none_or(|p| i["provider_name"] == **p)
-                && query.updated_since.is_none_or(|t| {
-                    i["updated_at"]
-                        .as_str()
-                        .and_then(|u| chrono::DateTime::parse_from_rfc3339(u).ok())
-                        .is_some_and(|u| u >= t)
+                && [
+                    ("updated_at", query.updated_since),
+                    ("synced_at", query.synced_since),
+                ]
+                .into_iter()
+                .all(|(field, since)| {
+                    since.is_none_or(|t| {
+                        i[field]
+                            .as_str()
+                            .and_then(|u| chrono::DateTime::parse_from_rfc3339(u).ok())
+                            .is_some_and(|u| u >= t)
+                    })
                 })
         })
         .cloned()

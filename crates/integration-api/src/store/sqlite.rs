@@ -28,10 +28,12 @@ CREATE TABLE IF NOT EXISTS items (
     provider TEXT NOT NULL,
     status TEXT NOT NULL,
     updated_at INTEGER NOT NULL,
+    synced_at INTEGER NOT NULL,
     digest TEXT,
     json TEXT
 );
 CREATE INDEX IF NOT EXISTS items_by_status ON items (status, id);
+CREATE INDEX IF NOT EXISTS items_by_synced_at ON items (synced_at);
 CREATE TABLE IF NOT EXISTS lookups (
     kind TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -152,7 +154,9 @@ impl ContentStore for SqliteStore {
             let mut outcomes = Vec::new();
             for change in delivery.changes {
                 match change {
-                    Change::Upsert(item) => outcomes.push(upsert(&tx, item)?),
+                    Change::Upsert(item) => {
+                        outcomes.push(upsert(&tx, item, delivery.received_at)?)
+                    }
                     Change::Tombstone {
                         id,
                         content_type,
@@ -251,14 +255,15 @@ fn save(tx: &Transaction, item: &UnifiedContent) -> Result<(), StoreError> {
         source,
     })?;
     tx.execute(
-        "INSERT OR REPLACE INTO items (id, content_type, provider, status, updated_at, digest, json)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT OR REPLACE INTO items (id, content_type, provider, status, updated_at, synced_at, digest, json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             item.id,
             item.content_type.as_str(),
             item.provider_name,
             item.status.as_str(),
             micros(item.updated_at),
+            micros(item.synced_at),
             content_digest(item),
             json
         ],
@@ -290,8 +295,14 @@ fn save(tx: &Transaction, item: &UnifiedContent) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn upsert(tx: &Transaction, mut item: UnifiedContent) -> Result<Outcome, StoreError> {
+fn upsert(
+    tx: &Transaction,
+    mut item: UnifiedContent,
+    received_at: Timestamp,
+) -> Result<Outcome, StoreError> {
     item.normalize();
+    // The cache's own clock: incremental readers ask for what changed since they last read.
+    item.synced_at = received_at;
     let previous = match load(tx, &item.id)? {
         None => None,
         Some(stored) if micros(item.updated_at) < stored.updated_at => {
@@ -336,14 +347,15 @@ fn tombstone(
         _ => {
             // Never stored: remember the deletion so that an older upsert stays dead.
             tx.execute(
-                "INSERT OR REPLACE INTO items (id, content_type, provider, status, updated_at, digest, json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, NULL, NULL)",
+                "INSERT OR REPLACE INTO items (id, content_type, provider, status, updated_at, synced_at, digest, json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, NULL)",
                 params![
                     id,
                     content_type.map(ContentType::as_str).unwrap_or(""),
                     provider,
                     ContentStatus::Deleted.as_str(),
-                    micros(deleted_at)
+                    micros(deleted_at),
+                    micros(received_at)
                 ],
             )
             .map_err(db("write deletion"))?;
@@ -577,6 +589,10 @@ fn list_page(conn: &Connection, query: &ContentQuery) -> Result<ContentPage, Sto
     }
     if let Some(t) = query.updated_since {
         sql.push_str(" AND updated_at >= ?");
+        args.push(SqlValue::Integer(micros(t)));
+    }
+    if let Some(t) = query.synced_since {
+        sql.push_str(" AND synced_at >= ?");
         args.push(SqlValue::Integer(micros(t)));
     }
     if let Some(cursor) = &query.cursor {
