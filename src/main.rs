@@ -29,9 +29,6 @@ use content_fetch::{
 use indicatif::{ProgressBar, ProgressStyle};
 use unified_content::{ContentStatus, ContentType, UnifiedContent};
 
-/// How far an incremental run reaches back before the previous run's newest `synced_at`.
-const INCREMENTAL_OVERLAP: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
-
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
@@ -390,11 +387,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut options = common.fetch_options()?;
             let mut writer = cli.output.begin(common.strict)?;
             if let Some(since) = writer.as_ref().and_then(|w| w.changes_since()) {
-                // Overlap the previous run: an item stored while that run was paging may carry
-                // a `synced_at` older than the newest it saw. Items fetched twice are rewritten
-                // to the same bytes, so the overlap costs nothing in the output.
-                options.filters.synced_since = Some(since - INCREMENTAL_OVERLAP);
-                options.filters.include_deleted = true;
+                options.filters.continue_from(since);
             }
             let summary = consume(common, &options, true, &mut |feed| {
                 match feed {

@@ -43,7 +43,20 @@ pub struct Filters {
     pub include_deleted: bool,
 }
 
+/// How far an incremental run reaches back before the previous run's newest `synced_at`: an
+/// item stored while that run was paging may carry an older `synced_at` than the newest it
+/// saw. Items fetched twice are written to the same bytes, so the overlap costs no output.
+pub const INCREMENTAL_OVERLAP: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
+
 impl Filters {
+    /// Makes these filters an incremental sync's after a run that saw everything the cache
+    /// stored up to `synced_until`: what the cache stored since (less
+    /// [`INCREMENTAL_OVERLAP`]), with tombstones and items that left the wanted statuses.
+    pub fn continue_from(&mut self, synced_until: Timestamp) {
+        self.synced_since = Some(synced_until - INCREMENTAL_OVERLAP);
+        self.include_deleted = true;
+    }
+
     /// Whether drafts are asked for (a preview run).
     pub fn includes_drafts(&self) -> bool {
         self.statuses.contains(&ContentStatus::Draft)

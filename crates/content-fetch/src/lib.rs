@@ -26,8 +26,8 @@ pub use aws::{AwsAccess, SERVICE, sign_get};
 pub use client::{ClientOptions, ContentClient, RetryPolicy, content_url, item_url};
 pub use error::{ErrorKind, FetchError};
 pub use fetch::{
-    ContentSource, FetchOptions, FetchOutcome, FetchSummary, FetchedPage, Filters, InvalidItem,
-    PageStream, SourceKind,
+    ContentSource, FetchOptions, FetchOutcome, FetchSummary, FetchedPage, Filters,
+    INCREMENTAL_OVERLAP, InvalidItem, PageStream, SourceKind,
 };
 pub use run::{Fallback, Feed, RunError};
 pub use settings::{
