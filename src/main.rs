@@ -445,14 +445,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(())
             })
             .await?;
-            let endpoint = match &summary.source {
-                SourceKind::Api { endpoint } => endpoint.clone(),
-                _ => match common.from.as_deref().map(Snapshot::read) {
-                    Some(Ok(s)) => s.header.endpoint,
-                    _ => String::new(),
-                },
-            };
-            let snapshot = Snapshot::new(&endpoint, &options.filters, chrono::Utc::now(), items);
+            let snapshot = Snapshot::new(
+                summary.source.endpoint(),
+                &options.filters,
+                chrono::Utc::now(),
+                items,
+            );
             snapshot.write(out)?;
             eprintln!(
                 "wrote {} ({} items, {})",

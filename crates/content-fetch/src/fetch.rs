@@ -188,16 +188,31 @@ pub enum SourceKind {
     Snapshot {
         /// The file.
         path: PathBuf,
+        /// The endpoint the snapshot was pulled from.
+        endpoint: String,
     },
     /// The fallback snapshot, because the API stayed unreachable.
     FallbackSnapshot {
         /// The file.
         path: PathBuf,
+        /// The endpoint the snapshot was pulled from.
+        endpoint: String,
         /// The snapshot's age in seconds.
         age_secs: u64,
         /// Why the API could not be used.
         api_error: String,
     },
+}
+
+impl SourceKind {
+    /// The content API the items came from, directly or through a snapshot.
+    pub fn endpoint(&self) -> &str {
+        match self {
+            SourceKind::Api { endpoint }
+            | SourceKind::Snapshot { endpoint, .. }
+            | SourceKind::FallbackSnapshot { endpoint, .. } => endpoint,
+        }
+    }
 }
 
 /// What a run did, for the one-line summary and `--json`.
@@ -249,7 +264,7 @@ impl fmt::Display for FetchSummary {
         )?;
         match &self.source {
             SourceKind::Api { endpoint } => write!(f, "{endpoint}")?,
-            SourceKind::Snapshot { path } => write!(f, "snapshot {}", path.display())?,
+            SourceKind::Snapshot { path, .. } => write!(f, "snapshot {}", path.display())?,
             SourceKind::FallbackSnapshot { path, age_secs, .. } => write!(
                 f,
                 "FALLBACK snapshot {} ({} h old; the API was unreachable)",
@@ -523,10 +538,15 @@ impl ContentSource {
                 if snapshot.header.includes_drafts && !options.filters.includes_drafts() {
                     return Err(FetchError::DraftSnapshot { path: path.clone() });
                 }
+                let endpoint = snapshot.header.endpoint.clone();
                 let source = match fallback_for {
-                    None => SourceKind::Snapshot { path: path.clone() },
+                    None => SourceKind::Snapshot {
+                        path: path.clone(),
+                        endpoint,
+                    },
                     Some(api_error) => SourceKind::FallbackSnapshot {
                         path: path.clone(),
+                        endpoint,
                         age_secs: snapshot.age().as_secs(),
                         api_error: api_error.clone(),
                     },
@@ -651,6 +671,7 @@ fn snapshot_pages(
         path,
         age_secs,
         api_error,
+        ..
     } = &source
     {
         let warning = format!(

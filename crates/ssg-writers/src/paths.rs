@@ -1,20 +1,13 @@
 //! File names that cannot leave the output folder.
 //!
 //! Every file name is built by the writer from a content type's plural, a slug and a fixed
-//! extension. Slugs are checked against `^[a-z0-9-]+$` and re-slugified when they fail, so
-//! `../`, absolute paths, backslashes, NUL and unicode look-alikes never reach the file system.
+//! extension. Every slug goes through [`unified_content::slugify`], which leaves ordinary slugs
+//! as they are and turns anything else (`../x`, `C:\\x`, NUL, look-alikes, over-long names)
+//! into a plain, bounded slug, so none of those ever reach the file system.
 
 use std::path::{Component, Path, PathBuf};
 
 use sha2::{Digest, Sha256};
-use unified_content::slugify;
-
-/// The slug an item is written under: [`slugify`] of its slug, which leaves ordinary slugs
-/// as they are and turns anything else (`../x`, `C:\\x`, NUL, look-alikes, over-long names)
-/// into a plain, bounded slug.
-pub(crate) fn safe_slug(slug: &str) -> String {
-    slugify(slug)
-}
 
 /// The deterministic suffix of a slug shared by several items: the first 8 hex digits of the
 /// SHA-256 of the item's id. It depends on nothing but the id, so adding or removing other

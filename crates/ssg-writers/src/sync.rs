@@ -7,10 +7,12 @@ use std::path::{Path, PathBuf};
 use minijinja::value::{Serde, Value as Ctx};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use unified_content::{ContentType, SCHEMA_VERSION, Timestamp, UnifiedContent, make_js_safe};
+use unified_content::{
+    ContentType, SCHEMA_VERSION, Timestamp, UnifiedContent, make_js_safe, slugify,
+};
 
 use crate::external_sort::{ExternalSort, Limits, Sorted};
-use crate::paths::{join_inside, safe_slug, suffixed_slug};
+use crate::paths::{join_inside, suffixed_slug};
 use crate::swap::{recover, remove_tree, swap_in};
 use crate::templates::Templates;
 use crate::{Engine, MARKDOWN_TEMPLATES, WriteError, typegen};
@@ -145,7 +147,7 @@ impl Key {
     fn new(content_type: ContentType, slug: &str, id: &str) -> Key {
         Key {
             content_type,
-            order: format!("{}\0{id}", safe_slug(slug)).into_boxed_str(),
+            order: format!("{}\0{id}", slugify(slug)).into_boxed_str(),
             source: Source::Spool,
             deleted: false,
             written: Written::Unknown,
