@@ -399,7 +399,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                     Feed::Page(page) => {
                         if let Some(w) = writer.as_mut() {
-                            w.add_page(page.items.iter().cloned())?;
+                            w.add_page(page.items)?;
                         }
                     }
                 }
@@ -440,7 +440,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let summary = consume(common, &options, false, &mut |feed| {
                 match feed {
                     Feed::Restart => items.clear(),
-                    Feed::Page(page) => items.extend(page.items.iter().cloned()),
+                    Feed::Page(page) => items.extend(page.items),
                 }
                 Ok(())
             })
@@ -492,7 +492,7 @@ async fn consume(
     common: &CommonArgs,
     options: &FetchOptions,
     allow_fallback: bool,
-    sink: &mut dyn FnMut(Feed<'_>) -> anyhow::Result<()>,
+    sink: &mut dyn FnMut(Feed) -> anyhow::Result<()>,
 ) -> anyhow::Result<FetchSummary> {
     let fallback = match (&common.fallback_snapshot, allow_fallback) {
         (Some(path), true) => Some(Fallback {

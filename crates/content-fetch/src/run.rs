@@ -19,9 +19,9 @@ pub struct Fallback {
 
 /// What a sink is fed.
 #[derive(Debug)]
-pub enum Feed<'a> {
+pub enum Feed {
     /// The next page.
-    Page(&'a FetchedPage),
+    Page(FetchedPage),
     /// The API failed part-way and the fallback snapshot follows from the start: drop
     /// everything received so far.
     Restart,
@@ -64,7 +64,7 @@ impl ContentSource {
         options: &FetchOptions,
         fallback: Option<&Fallback>,
         progress: &mut dyn FnMut(&FetchSummary),
-        sink: &mut dyn FnMut(Feed<'_>) -> Result<(), E>,
+        sink: &mut dyn FnMut(Feed) -> Result<(), E>,
     ) -> Result<FetchSummary, RunError<E>> {
         let error = match drain(self, options, progress, sink).await {
             Ok(summary) => return Ok(summary),
@@ -85,11 +85,11 @@ async fn drain<E>(
     source: &ContentSource,
     options: &FetchOptions,
     progress: &mut dyn FnMut(&FetchSummary),
-    sink: &mut dyn FnMut(Feed<'_>) -> Result<(), E>,
+    sink: &mut dyn FnMut(Feed) -> Result<(), E>,
 ) -> Result<FetchSummary, RunError<E>> {
     let mut stream = source.pages(options).map_err(RunError::Fetch)?;
     while let Some(page) = stream.next_page().await {
-        sink(Feed::Page(&page.map_err(RunError::Fetch)?)).map_err(RunError::Sink)?;
+        sink(Feed::Page(page.map_err(RunError::Fetch)?)).map_err(RunError::Sink)?;
         progress(&stream.summary());
     }
     Ok(stream.summary())
