@@ -103,3 +103,17 @@ impl EventSource {
         })
     }
 }
+
+/// Logs every event of the local channel. Until the build trigger consumes them, this is what
+/// both hosts do with them.
+pub async fn log_events(mut events: mpsc::UnboundedReceiver<ContentEvent>) {
+    while let Some(e) = events.recv().await {
+        tracing::info!(
+            event_type = e.event_type.as_str(),
+            content_id = %e.content_id,
+            provider = %e.provider_name,
+            requires_build = e.requires_build,
+            "content event"
+        );
+    }
+}

@@ -26,17 +26,8 @@ async fn main() -> Result<(), Error> {
         .or_insert_with(|| "/tmp/integration-api.sqlite3".to_string());
     let path = env.get(ENV_CONFIG).map(std::path::PathBuf::from);
     let config = Config::load(path.as_deref(), env)?;
-    let (ingest, mut events) = local_ingest(&config)?;
-    tokio::spawn(async move {
-        while let Some(e) = events.recv().await {
-            tracing::info!(
-                event_type = e.event_type.as_str(),
-                content_id = %e.content_id,
-                requires_build = e.requires_build,
-                "content event"
-            );
-        }
-    });
+    let (ingest, events) = local_ingest(&config)?;
+    tokio::spawn(integration_api::events::log_events(events));
     run(lambda::service(router(
         ingest,
         config.router_options(false)?,

@@ -15,8 +15,6 @@ use clap::{Parser, Subcommand};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use integration_api::{Config, IngestError, StartError, local_ingest, router};
 use serde::Deserialize;
-use tokio::sync::mpsc::UnboundedReceiver;
-use unified_content::ContentEvent;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -214,7 +212,7 @@ async fn serve(config: Config, require_sigv4: bool) -> anyhow::Result<()> {
     let (ingest, events) = local_ingest(&config)?;
     let providers: Vec<&str> = ingest.registry().adapters().map(|a| a.name()).collect();
     tracing::info!(db = %config.db.display(), providers = ?providers, require_sigv4, "content store ready");
-    tokio::spawn(log_events(events));
+    tokio::spawn(integration_api::events::log_events(events));
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}; pick another with --bind", config.bind))?;
@@ -225,19 +223,6 @@ async fn serve(config: Config, require_sigv4: bool) -> anyhow::Result<()> {
         .await
         .context("the HTTP server stopped")?;
     Ok(())
-}
-
-/// Until the build trigger consumes them, events are logged.
-async fn log_events(mut events: UnboundedReceiver<ContentEvent>) {
-    while let Some(e) = events.recv().await {
-        tracing::info!(
-            event_type = e.event_type.as_str(),
-            content_id = %e.content_id,
-            provider = %e.provider_name,
-            requires_build = e.requires_build,
-            "content event"
-        );
-    }
 }
 
 async fn shutdown() {
