@@ -48,7 +48,7 @@ use crate::fields::{TypeMap, currency, json_body, price, seconds, text, timestam
 use crate::rich_text::to_html;
 use crate::secret::Secret;
 use crate::settings::Settings;
-use crate::signature::{constant_time_eq, hmac_sha256};
+use crate::signature::{check_fresh, constant_time_eq, hmac_sha256};
 use crate::{ProviderAdapter, WebhookRequest};
 
 const NAME: &str = "contentful";
@@ -544,20 +544,7 @@ impl ProviderAdapter for ContentfulAdapter {
                 header: SIGNATURE_HEADER,
             });
         }
-        let signed_at = DateTime::<Utc>::from_timestamp_millis(t_ms).ok_or_else(|| {
-            SignatureError::Malformed {
-                header: TIMESTAMP_HEADER,
-                reason: format!("timestamp {t_ms} is out of range"),
-            }
-        })?;
-        let age_secs = (request.received_at - signed_at).num_seconds();
-        if age_secs.abs() > max_age_secs {
-            return Err(SignatureError::Stale {
-                age_secs,
-                window_secs: max_age_secs,
-            });
-        }
-        Ok(())
+        check_fresh(TIMESTAMP_HEADER, t_ms, request.received_at, max_age_secs)
     }
 
     fn delivery_id(&self, request: &WebhookRequest<'_>) -> Option<String> {

@@ -26,7 +26,6 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use unified_content::{
     ContentStatus, ContentType, ProviderType, SeoMetadata, UnifiedContent, make_js_safe, slugify,
@@ -38,7 +37,7 @@ use crate::fields::{TypeMap, currency, json_body, price, seconds, text, timestam
 use crate::portable_text::{SanityCdn, sanity_image, to_html};
 use crate::secret::Secret;
 use crate::settings::Settings;
-use crate::signature::{constant_time_eq, hmac_sha256};
+use crate::signature::{check_fresh, constant_time_eq, hmac_sha256};
 use crate::{ProviderAdapter, WebhookRequest};
 
 const NAME: &str = "sanity";
@@ -259,20 +258,12 @@ impl ProviderAdapter for SanityAdapter {
                 header: SIGNATURE_HEADER,
             });
         }
-        let signed_at = DateTime::<Utc>::from_timestamp_millis(t_ms).ok_or_else(|| {
-            SignatureError::Malformed {
-                header: SIGNATURE_HEADER,
-                reason: format!("timestamp {t_ms} is out of range"),
-            }
-        })?;
-        let age_secs = (request.received_at - signed_at).num_seconds();
-        if age_secs.abs() > self.max_age_secs {
-            return Err(SignatureError::Stale {
-                age_secs,
-                window_secs: self.max_age_secs,
-            });
-        }
-        Ok(())
+        check_fresh(
+            SIGNATURE_HEADER,
+            t_ms,
+            request.received_at,
+            self.max_age_secs,
+        )
     }
 
     fn delivery_id(&self, request: &WebhookRequest<'_>) -> Option<String> {
