@@ -45,6 +45,27 @@ pub(crate) fn text(value: Option<&Value>) -> Option<&str> {
         .filter(|s| !s.is_empty())
 }
 
+/// An order line's quantity: a whole number from 0 to `i64::MAX`. A negative quantity would
+/// turn a sale into a restock and a larger one cannot be held, so both are refused as a
+/// malformed payload naming the line's `item` and the field's `path`.
+pub(crate) fn order_quantity(
+    value: Option<&Value>,
+    path: &str,
+    item: &str,
+) -> Result<i64, AdapterError> {
+    match value.and_then(Value::as_i64) {
+        Some(quantity) if quantity >= 0 => Ok(quantity),
+        _ => Err(AdapterError::Malformed {
+            path: path.to_string(),
+            message: format!(
+                "item '{item}' has quantity {}; an order quantity is a whole number from 0 to {}",
+                value.map_or_else(|| "none".to_string(), Value::to_string),
+                i64::MAX
+            ),
+        }),
+    }
+}
+
 /// Which provider document types become which unified content types.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TypeMap(BTreeMap<String, ContentType>);

@@ -8,7 +8,8 @@
 //!   encryption key, compared in constant time.
 //! - Event: the `Foxy-Webhook-Event` header. `transaction/created` lowers the stock of every
 //!   item (`_embedded["fx:items"]`) by its quantity, matched by its `code` as a SKU; items
-//!   without a code are skipped. Transactions whose `status` is `declined`, `rejected`,
+//!   without a code are skipped; a quantity that is negative or past `i64::MAX` is a
+//!   malformed payload (400). Transactions whose `status` is `declined`, `rejected`,
 //!   `voided` or `refunded` sold nothing and change nothing. Every other event (including
 //!   `transaction/refeed`, a re-send of a transaction already counted, and subscription and
 //!   customer events) is acknowledged and ignored.
@@ -24,7 +25,7 @@ use unified_content::ProviderType;
 
 use crate::change::{Change, InventoryUpdate, Normalized, StockChange, StockTarget};
 use crate::error::{AdapterError, ConfigError, SignatureError};
-use crate::fields::{json_body, text, timestamp};
+use crate::fields::{json_body, order_quantity, text, timestamp};
 use crate::secret::Secret;
 use crate::settings::Settings;
 use crate::signature::{constant_time_eq, hmac_sha256};
@@ -142,19 +143,18 @@ impl ProviderAdapter for FoxyAdapter {
                 );
                 continue;
             };
-            let quantity = item
-                .get("quantity")
-                .and_then(Value::as_i64)
-                .ok_or_else(|| AdapterError::Malformed {
-                    path: format!("$._embedded[\"fx:items\"][{i}].quantity"),
-                    message: "expected a whole number".into(),
-                })?;
+            let quantity = order_quantity(
+                item.get("quantity"),
+                &format!("$._embedded[\"fx:items\"][{i}].quantity"),
+                code,
+            )?;
             if quantity == 0 {
                 continue;
             }
             changes.push(Change::Inventory(InventoryUpdate {
                 provider_name: NAME.into(),
                 target: StockTarget::Sku(code.into()),
+                // The quantity is at least 0, so its negation cannot overflow.
                 stock: StockChange::Adjust(-quantity),
                 updated_at,
             }));

@@ -241,7 +241,12 @@ impl ShopifyAdapter {
             })
             .collect::<Vec<_>>();
 
-        let inventory = product_inventory(&variants);
+        let id = gid_or(
+            "Product",
+            product.id,
+            product.admin_graphql_api_id.as_deref(),
+        );
+        let inventory = product_inventory(&id, &variants)?;
         let images = product.images.iter().map(media).collect::<Vec<_>>();
         let featured_image = product
             .image
@@ -269,11 +274,7 @@ impl ShopifyAdapter {
             Value::Object(inventory_item_ids),
         );
         let mut item = UnifiedContent {
-            id: gid_or(
-                "Product",
-                product.id,
-                product.admin_graphql_api_id.as_deref(),
-            ),
+            id,
             slug: slugify(product.handle.as_deref().unwrap_or(&product.title)),
             title: product.title,
             content_type: ContentType::Product,
@@ -383,26 +384,47 @@ fn option_names(options: &[OptionPayload]) -> Vec<String> {
 }
 
 /// A product's stock: the sum over its variants, tracked if any variant is, sellable when out
-/// of stock if any variant is.
-fn product_inventory(variants: &[ProductVariant]) -> Option<Inventory> {
+/// of stock if any variant is. A sum past the 64-bit range is refused, naming the product
+/// `id` and the variant where it overflowed, rather than wrapped.
+fn product_inventory(
+    id: &str,
+    variants: &[ProductVariant],
+) -> Result<Option<Inventory>, AdapterError> {
     let levels = variants
         .iter()
-        .filter_map(|v| v.inventory.as_ref())
+        .enumerate()
+        .filter_map(|(i, v)| Some((i, v.inventory.as_ref()?)))
         .collect::<Vec<_>>();
     if levels.is_empty() {
-        return None;
+        return Ok(None);
     }
-    let continues = levels.iter().any(|i| i.continue_selling_when_out_of_stock);
-    Some(Inventory {
-        quantity: levels.iter().map(|i| i.quantity).sum(),
-        track_quantity: levels.iter().any(|i| i.track_quantity),
+    let mut quantity = 0i64;
+    for (i, level) in &levels {
+        quantity = quantity
+            .checked_add(level.quantity)
+            .ok_or_else(|| AdapterError::Malformed {
+                path: format!("$.variants[{i}].inventory_quantity"),
+                message: format!(
+                    "product {id}: the variants' inventory_quantity values add up past the \
+                     64-bit integer range ({} to {}); correct the variant's stock in Shopify",
+                    i64::MIN,
+                    i64::MAX
+                ),
+            })?;
+    }
+    let continues = levels
+        .iter()
+        .any(|(_, i)| i.continue_selling_when_out_of_stock);
+    Ok(Some(Inventory {
+        quantity,
+        track_quantity: levels.iter().any(|(_, i)| i.track_quantity),
         continue_selling_when_out_of_stock: continues,
         inventory_policy: if continues {
             InventoryPolicy::Continue
         } else {
             InventoryPolicy::Deny
         },
-    })
+    }))
 }
 
 fn media(image: &ImagePayload) -> MediaAsset {

@@ -11,7 +11,8 @@
 //! - Events: `order.completed` lowers the stock of every ordered item by its quantity;
 //!   `order.status.changed` to `Cancelled` puts the quantities back. Everything else (refunds,
 //!   payment and tracking changes, shipping and tax requests, customer events) is acknowledged
-//!   and changes nothing: a refund returns money, not goods.
+//!   and changes nothing: a refund returns money, not goods. A quantity that is negative (it
+//!   would turn a sale into a restock) or past `i64::MAX` is a malformed payload (400).
 //! - Matching: an item's `id` (its `data-item-id`) names the product. With `match_items_by =
 //!   sku` (the default) it is matched as a SKU, the key shared with products from other shops
 //!   or CMSes; with `id` it must be the unified item id.
@@ -31,7 +32,7 @@ use url::Url;
 
 use crate::change::{Change, InventoryUpdate, Normalized, StockChange, StockTarget};
 use crate::error::{AdapterError, ConfigError, SignatureError};
-use crate::fields::{json_body, text, timestamp};
+use crate::fields::{json_body, order_quantity, text, timestamp};
 use crate::secret::Secret;
 use crate::settings::Settings;
 use crate::{ProviderAdapter, WebhookRequest};
@@ -177,9 +178,9 @@ impl ProviderAdapter for SnipcartAdapter {
                 message: "missing".into(),
             })?
             .to_string();
-        let sign = match event.as_str() {
-            "order.completed" => -1,
-            "order.status.changed" if text(body.get("to")) == Some("Cancelled") => 1,
+        let restock = match event.as_str() {
+            "order.completed" => false,
+            "order.status.changed" if text(body.get("to")) == Some("Cancelled") => true,
             _ => {
                 return Ok(Normalized {
                     event,
@@ -202,13 +203,11 @@ impl ProviderAdapter for SnipcartAdapter {
                 path: format!("$.content.items[{i}].id"),
                 message: "missing".into(),
             })?;
-            let quantity = item
-                .get("quantity")
-                .and_then(Value::as_i64)
-                .ok_or_else(|| AdapterError::Malformed {
-                    path: format!("$.content.items[{i}].quantity"),
-                    message: "expected a whole number".into(),
-                })?;
+            let quantity = order_quantity(
+                item.get("quantity"),
+                &format!("$.content.items[{i}].quantity"),
+                id,
+            )?;
             if quantity == 0 {
                 continue;
             }
@@ -219,7 +218,8 @@ impl ProviderAdapter for SnipcartAdapter {
                 } else {
                     StockTarget::Item(id.into())
                 },
-                stock: StockChange::Adjust(sign * quantity),
+                // The quantity is at least 0, so its negation cannot overflow.
+                stock: StockChange::Adjust(if restock { quantity } else { -quantity }),
                 updated_at,
             }));
         }

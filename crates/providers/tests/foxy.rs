@@ -187,3 +187,45 @@ fn configuration_is_checked_up_front() {
         }
     );
 }
+
+/// The created-transaction fixture with its first item's quantity replaced, re-signed.
+async fn deliver_quantity(quantity: serde_json::Value) -> Result<Vec<Change>, AdapterError> {
+    let mut raw: serde_json::Value =
+        serde_json::from_slice(&fixture("transaction_created.json")).unwrap();
+    raw["_embedded"]["fx:items"][0]["quantity"] = quantity;
+    let body = serde_json::to_vec(&raw).unwrap();
+    let headers = headers(Some("transaction/created"), Some(sign(KEY, &body)));
+    let request = WebhookRequest {
+        headers: &headers,
+        body: &body,
+        received_at: received_at(),
+    };
+    let adapter = adapter();
+    adapter.verify(&request).await.unwrap();
+    adapter.normalize(&request).await.map(|n| n.changes)
+}
+
+#[tokio::test]
+async fn negative_and_out_of_range_quantities_are_refused() {
+    // The largest quantity an order can carry lowers stock by exactly that much.
+    let changes = deliver_quantity(i64::MAX.into()).await.unwrap();
+    assert!(
+        matches!(&changes[0], Change::Inventory(InventoryUpdate { stock: StockChange::Adjust(by), .. }) if *by == -i64::MAX),
+        "{changes:?}"
+    );
+    // A negative quantity would restock on a sale; past i64 it cannot be held: both are a
+    // bad request naming the item and the field.
+    for quantity in [
+        serde_json::json!(i64::MIN),
+        serde_json::json!(-5),
+        serde_json::json!(u64::MAX),
+    ] {
+        match deliver_quantity(quantity.clone()).await {
+            Err(AdapterError::Malformed { path, message }) => {
+                assert_eq!(path, "$._embedded[\"fx:items\"][0].quantity", "{quantity}");
+                assert!(message.contains("MUG-BLUE"), "{message}");
+            }
+            other => panic!("{quantity}: expected a malformed payload, got {other:?}"),
+        }
+    }
+}

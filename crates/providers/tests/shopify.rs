@@ -368,3 +368,49 @@ fn settings_are_checked_up_front() {
 fn the_adapter_debug_output_hides_the_secret() {
     assert!(!format!("{:?}", adapter()).contains(SECRET));
 }
+
+/// The product fixture with its two variants' stock replaced, re-serialized and re-signed.
+async fn product_with_stock(levels: [i64; 2]) -> Result<Vec<Change>, AdapterError> {
+    let mut raw: serde_json::Value =
+        serde_json::from_slice(&fixture("products_update.json")).unwrap();
+    for (variant, level) in raw["variants"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .zip(levels)
+    {
+        variant["inventory_quantity"] = level.into();
+    }
+    let body = serde_json::to_vec(&raw).unwrap();
+    let headers = headers("products/update", &body, SECRET);
+    let adapter = adapter();
+    adapter.verify(&request(&headers, &body)).await.unwrap();
+    adapter
+        .normalize(&request(&headers, &body))
+        .await
+        .map(|n| n.changes)
+}
+
+#[tokio::test]
+async fn variant_stock_at_the_integer_limits_sums_or_is_refused() {
+    // Each level on its own is valid, however extreme, and so is a sum that fits.
+    let item = only_upsert(product_with_stock([i64::MAX, -1]).await.unwrap());
+    assert_eq!(item.inventory.unwrap().quantity, i64::MAX - 1);
+    let item = only_upsert(product_with_stock([i64::MIN, 0]).await.unwrap());
+    assert_eq!(item.inventory.unwrap().quantity, i64::MIN);
+
+    // A sum past either end is a bad request naming the product and the field, never a
+    // panic or a wrapped level.
+    for levels in [[i64::MAX, 1], [i64::MIN, -1], [i64::MAX, i64::MAX]] {
+        match product_with_stock(levels).await {
+            Err(AdapterError::Malformed { path, message }) => {
+                assert_eq!(path, "$.variants[1].inventory_quantity", "{levels:?}");
+                assert!(
+                    message.contains("gid://shopify/Product/788032119674292922"),
+                    "{message}"
+                );
+            }
+            other => panic!("{levels:?}: expected a malformed payload, got {other:?}"),
+        }
+    }
+}

@@ -290,3 +290,57 @@ fn configuration_is_checked_up_front() {
         "{bad_match}"
     );
 }
+
+/// An order fixture with its first item's quantity replaced, confirmed by the stand-in.
+async fn order_with_quantity(
+    file: &str,
+    quantity: serde_json::Value,
+) -> Result<Vec<Change>, providers::AdapterError> {
+    let (base, _) = snipcart_stand_in().await;
+    let adapter = adapter(&base, KEY, "sku");
+    let mut raw: serde_json::Value = serde_json::from_slice(&fixture(file)).unwrap();
+    raw["content"]["items"][0]["quantity"] = quantity;
+    let body = serde_json::to_vec(&raw).unwrap();
+    let headers = headers(Some(GOOD_TOKEN));
+    let request = WebhookRequest {
+        headers: &headers,
+        body: &body,
+        received_at: received_at(),
+    };
+    adapter.verify(&request).await.unwrap();
+    adapter.normalize(&request).await.map(|n| n.changes)
+}
+
+#[tokio::test]
+async fn negative_and_out_of_range_quantities_are_refused() {
+    let adjust = |changes: &[Change]| match &changes[0] {
+        Change::Inventory(InventoryUpdate {
+            stock: StockChange::Adjust(by),
+            ..
+        }) => *by,
+        other => panic!("expected a stock change, got {other:?}"),
+    };
+    // The largest quantity an order can carry moves stock by exactly that much, either way.
+    let sold = order_with_quantity("order_completed.json", i64::MAX.into()).await;
+    assert_eq!(adjust(&sold.unwrap()), -i64::MAX);
+    let back = order_with_quantity("order_status_cancelled.json", i64::MAX.into()).await;
+    assert_eq!(adjust(&back.unwrap()), i64::MAX);
+
+    // A negative quantity would turn a sale into a restock (an order of -5 raised stock by 5);
+    // past i64 it cannot be held. Both are a bad request naming the item and the field.
+    for file in ["order_completed.json", "order_status_cancelled.json"] {
+        for quantity in [
+            serde_json::json!(i64::MIN),
+            serde_json::json!(-5),
+            serde_json::json!(u64::MAX),
+        ] {
+            match order_with_quantity(file, quantity.clone()).await {
+                Err(providers::AdapterError::Malformed { path, message }) => {
+                    assert_eq!(path, "$.content.items[0].quantity", "{file} {quantity}");
+                    assert!(message.contains("MUG-BLUE"), "{message}");
+                }
+                other => panic!("{file} {quantity}: expected a malformed payload, got {other:?}"),
+            }
+        }
+    }
+}
