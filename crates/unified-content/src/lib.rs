@@ -15,6 +15,7 @@ mod money;
 mod schema;
 mod slug;
 mod validate;
+mod version;
 
 pub use digest::content_digest;
 pub use event::{ContentEvent, Environment, EventType};
@@ -27,3 +28,4 @@ pub use money::{Amount, AmountError, MAX_SIGNIFICANT_DIGITS};
 pub use schema::{SCHEMA_VERSION, json_schema};
 pub use slug::{MAX_SLUG_LEN, is_valid_slug, slugify};
 pub use validate::{Rule, ValidationError, ValidationErrors};
+pub use version::Version;
