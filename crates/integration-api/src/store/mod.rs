@@ -3,11 +3,10 @@
 //! The seam speaks only the model's terms (changes in, items and pages out), so that the
 //! DynamoDB store of a later issue fits behind it without SQL leaking through.
 
+mod rules;
 mod sqlite;
 
 pub use sqlite::SqliteStore;
-
-use std::path::PathBuf;
 
 use async_trait::async_trait;
 use providers::Change;
@@ -83,32 +82,46 @@ pub enum WriteKind {
     Inventory,
 }
 
+/// The cause of a backend's failure: a SQLite or DynamoDB error, kept behind a box so that
+/// no backend's error type is part of this crate's API.
+pub type BackendError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Errors of a content store.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The SQLite database could not be opened or prepared.
+    /// The store could not be opened or prepared.
     #[error(
-        "cannot open the content database {path}: {source}; check the path (--db or [server] db) and that its folder is writable"
+        "cannot open the content store {location}; check that it exists and is reachable (for a file, that its folder is writable)"
     )]
     Open {
-        /// The database file.
-        path: PathBuf,
+        /// The database file or table.
+        location: String,
         /// The cause.
         #[source]
-        source: rusqlite::Error,
+        source: BackendError,
     },
-    /// A read or write of the database failed.
-    #[error("content database {operation} failed: {source}")]
-    Database {
+    /// A read or write failed. Nothing of the delivery being applied was kept.
+    #[error("content store {operation} failed")]
+    Backend {
         /// What was being done, such as `apply delivery`.
         operation: &'static str,
         /// The cause.
         #[source]
-        source: rusqlite::Error,
+        source: BackendError,
+    },
+    /// The store stayed busy (throttled or conflicting writes) after every retry; nothing of
+    /// the delivery was kept and sending it again will apply it.
+    #[error("content store is busy writing item '{id}'; nothing was applied, retry the delivery")]
+    Busy {
+        /// The first item of the write that could not be applied.
+        id: String,
+        /// The last cause.
+        #[source]
+        source: BackendError,
     },
     /// A stored item could not be read back.
-    #[error("stored item '{id}' is unreadable: {source}; re-deliver it from its provider")]
+    #[error("stored item '{id}' is unreadable; re-deliver it from its provider")]
     Corrupt {
         /// The item's id.
         id: String,
@@ -116,7 +129,19 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
-    /// The cursor of a page request was not made by this store.
+    /// An item is larger than the backend can store.
+    #[error(
+        "item '{id}' is {bytes} bytes stored, over the store's limit of {limit} bytes; shorten its body or split it in the provider"
+    )]
+    TooLarge {
+        /// The item's id.
+        id: String,
+        /// Its stored size.
+        bytes: usize,
+        /// The backend's limit.
+        limit: usize,
+    },
+    /// The cursor of a page request was not made by this store, or was edited.
     #[error("cursor '{cursor}' is not valid; start again without a cursor")]
     BadCursor {
         /// The cursor received.

@@ -10,16 +10,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use providers::{Change, InventoryUpdate, StockChange, StockTarget};
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use unified_content::api::{ContentPage, ContentQuery, MAX_PAGE_BYTES};
-use unified_content::{
-    ContentStatus, ContentType, Inventory, InventoryPolicy, Timestamp, UnifiedContent,
-    content_digest,
-};
+use unified_content::{ContentStatus, ContentType, UnifiedContent, content_digest};
 
-use super::{ApplyReport, ContentStore, Delivery, Outcome, StoreError, Write, WriteKind};
+use super::rules::{Holder, LookupKind, Plan, Put, Reads, Stored, lookup_keys, micros};
+use super::{ApplyReport, ContentStore, Delivery, StoreError};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS items (
@@ -49,9 +46,6 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 ";
 
-/// The `provider_data` key of a product's map from stock record id to variant id.
-const INVENTORY_ITEM_IDS: &str = "inventory_item_ids";
-
 /// Bytes of a page's JSON besides its items: `{"items":[],"count":1000,"next_cursor":null}`
 /// with room to spare.
 const PAGE_ENVELOPE_BYTES: usize = 64;
@@ -80,9 +74,9 @@ impl SqliteStore {
     /// in-memory database.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
         let path = path.as_ref().to_path_buf();
-        let open_err = |source| StoreError::Open {
-            path: path.clone(),
-            source,
+        let open_err = |source: rusqlite::Error| StoreError::Open {
+            location: path.display().to_string(),
+            source: source.into(),
         };
         let conn = Connection::open(&path).map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(10))
@@ -127,7 +121,10 @@ impl SqliteStore {
 }
 
 fn db(operation: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
-    move |source| StoreError::Database { operation, source }
+    move |source| StoreError::Backend {
+        operation,
+        source: source.into(),
+    }
 }
 
 #[async_trait]
@@ -139,56 +136,7 @@ impl ContentStore for SqliteStore {
     }
 
     async fn apply(&self, delivery: Delivery) -> Result<ApplyReport, StoreError> {
-        self.run(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db("begin delivery"))?;
-            if let Some(id) = &delivery.delivery_id
-                && delivery_seen(&tx, &delivery.provider, id)?
-            {
-                return Ok(ApplyReport {
-                    duplicate: true,
-                    outcomes: Vec::new(),
-                });
-            }
-            let mut outcomes = Vec::new();
-            for change in delivery.changes {
-                match change {
-                    Change::Upsert(item) => {
-                        outcomes.push(upsert(&tx, item, delivery.received_at)?)
-                    }
-                    Change::Tombstone {
-                        id,
-                        content_type,
-                        provider_name,
-                        deleted_at,
-                    } => outcomes.push(tombstone(
-                        &tx,
-                        &id,
-                        content_type,
-                        &provider_name,
-                        deleted_at,
-                        delivery.received_at,
-                    )?),
-                    Change::Inventory(update) => {
-                        outcomes.extend(restock(&tx, &update, delivery.received_at)?)
-                    }
-                }
-            }
-            if let Some(id) = &delivery.delivery_id {
-                tx.execute(
-                    "INSERT INTO deliveries (provider, delivery_id, received_at) VALUES (?1, ?2, ?3)",
-                    params![delivery.provider, id, delivery.received_at.to_rfc3339()],
-                )
-                .map_err(db("record delivery id"))?;
-            }
-            tx.commit().map_err(db("commit delivery"))?;
-            Ok(ApplyReport {
-                duplicate: false,
-                outcomes,
-            })
-        })
-        .await
+        self.run(move |conn| apply_delivery(conn, delivery)).await
     }
 
     async fn get(&self, id: &str) -> Result<Option<UnifiedContent>, StoreError> {
@@ -214,13 +162,6 @@ fn delivery_seen(conn: &Connection, provider: &str, id: &str) -> Result<bool, St
     .map_err(db("look up delivery id"))
 }
 
-/// A stored row: `item` is `None` for the deletion of an item never stored, kept only so that
-/// an older upsert arriving late cannot revive it.
-struct Stored {
-    updated_at: i64,
-    item: Option<UnifiedContent>,
-}
-
 fn load(conn: &Connection, id: &str) -> Result<Option<Stored>, StoreError> {
     let row: Option<(i64, Option<String>)> = conn
         .query_row(
@@ -244,17 +185,132 @@ fn parse(id: &str, text: &str) -> Result<UnifiedContent, StoreError> {
     })
 }
 
-fn micros(t: Timestamp) -> i64 {
-    t.timestamp_micros()
+/// One `BEGIN IMMEDIATE` transaction on the connection, rolled back unless committed (also
+/// when a panic unwinds through it). It holds the connection by `&mut`, which is `Send`, so
+/// the rules' reads can run through it.
+struct Immediate<'a> {
+    conn: &'a mut Connection,
+    committed: bool,
 }
 
-/// Writes an item and refreshes its lookup keys.
-fn save(tx: &Transaction, item: &UnifiedContent) -> Result<(), StoreError> {
+impl<'a> Immediate<'a> {
+    fn begin(conn: &'a mut Connection) -> Result<Immediate<'a>, StoreError> {
+        conn.execute_batch("BEGIN IMMEDIATE")
+            .map_err(db("begin delivery"))?;
+        Ok(Immediate {
+            conn,
+            committed: false,
+        })
+    }
+
+    fn commit(mut self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("COMMIT")
+            .map_err(db("commit delivery"))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Immediate<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+#[async_trait]
+impl Reads for Immediate<'_> {
+    async fn load(&mut self, id: &str) -> Result<Option<Stored>, StoreError> {
+        load(self.conn, id)
+    }
+
+    async fn holders(&mut self, kind: LookupKind, key: &str) -> Result<Vec<Holder>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT l.item_id, i.provider FROM lookups l JOIN items i ON i.id = l.item_id
+                 WHERE l.kind = ?1 AND l.key = ?2 ORDER BY l.item_id",
+            )
+            .map_err(db("look up stock target"))?;
+        stmt.query_map(params![kind.as_str(), key], |row| {
+            Ok(Holder {
+                item_id: row.get(0)?,
+                provider: row.get(1)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(db("look up stock target"))
+    }
+}
+
+fn apply_delivery(conn: &mut Connection, delivery: Delivery) -> Result<ApplyReport, StoreError> {
+    let mut tx = Immediate::begin(conn)?;
+    if let Some(id) = &delivery.delivery_id
+        && delivery_seen(tx.conn, &delivery.provider, id)?
+    {
+        return Ok(ApplyReport {
+            duplicate: true,
+            outcomes: Vec::new(),
+        });
+    }
+    let mut plan = Plan::new(delivery.received_at);
+    // SQLite's reads never wait, so the rules' futures complete on this blocking thread.
+    let runtime = tokio::runtime::Handle::current();
+    for change in delivery.changes {
+        runtime.block_on(plan.add(&mut tx, change))?;
+    }
+    for put in plan.puts() {
+        save(tx.conn, put)?;
+    }
+    if let Some(id) = &delivery.delivery_id {
+        tx.conn
+            .execute(
+                "INSERT INTO deliveries (provider, delivery_id, received_at) VALUES (?1, ?2, ?3)",
+                params![delivery.provider, id, delivery.received_at.to_rfc3339()],
+            )
+            .map_err(db("record delivery id"))?;
+    }
+    tx.commit()?;
+    Ok(ApplyReport {
+        duplicate: false,
+        outcomes: plan.into_outcomes(),
+    })
+}
+
+/// Writes an item (and refreshes its lookup keys) or a deletion marker.
+fn save(conn: &Connection, put: &Put) -> Result<(), StoreError> {
+    let item = match put {
+        Put::Item(item) => item,
+        Put::Marker {
+            id,
+            content_type,
+            provider,
+            deleted_at,
+            synced_at,
+        } => {
+            conn.execute(
+                "INSERT OR REPLACE INTO items (id, content_type, provider, status, updated_at, synced_at, digest, json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, NULL)",
+                params![
+                    id,
+                    content_type.map(ContentType::as_str).unwrap_or(""),
+                    provider,
+                    ContentStatus::Deleted.as_str(),
+                    micros(*deleted_at),
+                    micros(*synced_at)
+                ],
+            )
+            .map_err(db("write deletion"))?;
+            return Ok(());
+        }
+    };
     let json = serde_json::to_string(item).map_err(|source| StoreError::Corrupt {
         id: item.id.clone(),
         source,
     })?;
-    tx.execute(
+    conn.execute(
         "INSERT OR REPLACE INTO items (id, content_type, provider, status, updated_at, synced_at, digest, json)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
@@ -269,289 +325,17 @@ fn save(tx: &Transaction, item: &UnifiedContent) -> Result<(), StoreError> {
         ],
     )
     .map_err(db("write item"))?;
-    tx.execute("DELETE FROM lookups WHERE item_id = ?1", params![item.id])
+    conn.execute("DELETE FROM lookups WHERE item_id = ?1", params![item.id])
         .map_err(db("write lookups"))?;
-    if item.is_deleted() {
-        return Ok(());
-    }
-    let mut keys: Vec<(&str, String)> = Vec::new();
-    for v in &item.variants {
-        keys.push(("variant", v.id.clone()));
-        if let Some(sku) = &v.sku {
-            keys.push(("sku", sku.clone()));
-        }
-    }
-    if let Some(serde_json::Value::Object(map)) = item.provider_data.get(INVENTORY_ITEM_IDS) {
-        keys.extend(map.keys().map(|k| ("inventory_item", k.clone())));
-    }
-    let mut insert = tx
+    let mut insert = conn
         .prepare_cached("INSERT OR IGNORE INTO lookups (kind, key, item_id) VALUES (?1, ?2, ?3)")
         .map_err(db("write lookups"))?;
-    for (kind, key) in keys {
+    for (kind, key) in lookup_keys(item) {
         insert
-            .execute(params![kind, key, item.id])
+            .execute(params![kind.as_str(), key, item.id])
             .map_err(db("write lookups"))?;
     }
     Ok(())
-}
-
-fn upsert(
-    tx: &Transaction,
-    mut item: UnifiedContent,
-    received_at: Timestamp,
-) -> Result<Outcome, StoreError> {
-    item.normalize();
-    // The cache's own clock: incremental readers ask for what changed since they last read.
-    item.synced_at = received_at;
-    let previous = match load(tx, &item.id)? {
-        None => None,
-        Some(stored) if micros(item.updated_at) < stored.updated_at => {
-            return Ok(Outcome::Stale { id: item.id });
-        }
-        Some(stored) => stored.item,
-    };
-    let kind = match &previous {
-        Some(old) if content_digest(old) == content_digest(&item) => {
-            return Ok(Outcome::Unchanged { id: item.id });
-        }
-        Some(old) if !old.is_deleted() => WriteKind::Updated,
-        _ => WriteKind::Created,
-    };
-    save(tx, &item)?;
-    Ok(Outcome::Written(Box::new(Write {
-        kind,
-        previous,
-        current: item,
-    })))
-}
-
-fn tombstone(
-    tx: &Transaction,
-    id: &str,
-    content_type: Option<ContentType>,
-    provider: &str,
-    deleted_at: Timestamp,
-    received_at: Timestamp,
-) -> Result<Outcome, StoreError> {
-    let stored = load(tx, id)?;
-    let old = match stored {
-        Some(Stored {
-            item: Some(old), ..
-        }) => old,
-        Some(Stored {
-            updated_at,
-            item: None,
-        }) if updated_at >= micros(deleted_at) => {
-            return Ok(Outcome::Unmatched { target: id.into() });
-        }
-        _ => {
-            // Never stored: remember the deletion so that an older upsert stays dead.
-            tx.execute(
-                "INSERT OR REPLACE INTO items (id, content_type, provider, status, updated_at, synced_at, digest, json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, NULL)",
-                params![
-                    id,
-                    content_type.map(ContentType::as_str).unwrap_or(""),
-                    provider,
-                    ContentStatus::Deleted.as_str(),
-                    micros(deleted_at),
-                    micros(received_at)
-                ],
-            )
-            .map_err(db("write deletion"))?;
-            return Ok(Outcome::Unmatched { target: id.into() });
-        }
-    };
-    if old.is_deleted() {
-        return Ok(Outcome::Unchanged { id: id.into() });
-    }
-    if deleted_at < old.updated_at {
-        return Ok(Outcome::Stale { id: id.into() });
-    }
-    let mut current = old.clone();
-    current.status = ContentStatus::Deleted;
-    current.updated_at = deleted_at;
-    current.synced_at = received_at;
-    save(tx, &current)?;
-    Ok(Outcome::Written(Box::new(Write {
-        kind: WriteKind::Deleted,
-        previous: Some(old),
-        current,
-    })))
-}
-
-/// Which part of an item a stock change is for.
-enum Part {
-    /// The item itself.
-    Whole,
-    /// The variant with this id.
-    Variant(String),
-    /// The variant with this SKU.
-    Sku(String),
-}
-
-fn describe(target: &StockTarget) -> String {
-    match target {
-        StockTarget::Item(id) => format!("item {id}"),
-        StockTarget::Variant(id) => format!("variant {id}"),
-        StockTarget::Sku(sku) => format!("sku {sku}"),
-        StockTarget::InventoryItem(id) => format!("inventory item {id}"),
-    }
-}
-
-/// The items (and their parts) a stock change names. Variant ids and stock record ids prefer
-/// items of the reporting provider; a SKU names every item holding it, across providers.
-fn resolve(tx: &Transaction, update: &InventoryUpdate) -> Result<Vec<(String, Part)>, StoreError> {
-    let lookup = |kind: &str, key: &str, same_provider_first: bool| {
-        let mut stmt = tx
-            .prepare_cached(
-                "SELECT l.item_id, i.provider FROM lookups l JOIN items i ON i.id = l.item_id
-                 WHERE l.kind = ?1 AND l.key = ?2 ORDER BY l.item_id",
-            )
-            .map_err(db("look up stock target"))?;
-        let rows: Vec<(String, String)> = stmt
-            .query_map(params![kind, key], |row| Ok((row.get(0)?, row.get(1)?)))
-            .and_then(|rows| rows.collect())
-            .map_err(db("look up stock target"))?;
-        let own: Vec<String> = rows
-            .iter()
-            .filter(|(_, p)| *p == update.provider_name)
-            .map(|(id, _)| id.clone())
-            .collect();
-        Ok::<_, StoreError>(if same_provider_first && !own.is_empty() {
-            own
-        } else {
-            rows.into_iter().map(|(id, _)| id).collect()
-        })
-    };
-    Ok(match &update.target {
-        StockTarget::Item(id) => vec![(id.clone(), Part::Whole)],
-        StockTarget::Variant(v) => lookup("variant", v, true)?
-            .into_iter()
-            .map(|id| (id, Part::Variant(v.clone())))
-            .collect(),
-        StockTarget::Sku(sku) => lookup("sku", sku, false)?
-            .into_iter()
-            .map(|id| (id, Part::Sku(sku.clone())))
-            .collect(),
-        StockTarget::InventoryItem(record) => {
-            let mut found = Vec::new();
-            for id in lookup("inventory_item", record, true)? {
-                let variant = load(tx, &id)?
-                    .and_then(|s| s.item)
-                    .and_then(|item| item.provider_data.get(INVENTORY_ITEM_IDS).cloned())
-                    .and_then(|map| match map.get(record)? {
-                        serde_json::Value::String(s) => Some(s.clone()),
-                        serde_json::Value::Number(n) => Some(n.to_string()),
-                        _ => None,
-                    });
-                if let Some(variant) = variant {
-                    found.push((id, Part::Variant(variant)));
-                }
-            }
-            found
-        }
-    })
-}
-
-fn restock(
-    tx: &Transaction,
-    update: &InventoryUpdate,
-    received_at: Timestamp,
-) -> Result<Vec<Outcome>, StoreError> {
-    let targets = resolve(tx, update)?;
-    if targets.is_empty() {
-        return Ok(vec![Outcome::Unmatched {
-            target: describe(&update.target),
-        }]);
-    }
-    let mut outcomes = Vec::new();
-    for (id, part) in targets {
-        let Some(old) = load(tx, &id)?
-            .and_then(|s| s.item)
-            .filter(|i| !i.is_deleted())
-        else {
-            outcomes.push(Outcome::Unmatched {
-                target: describe(&update.target),
-            });
-            continue;
-        };
-        if matches!(update.stock, StockChange::Set(_)) && update.updated_at < old.updated_at {
-            outcomes.push(Outcome::Stale { id });
-            continue;
-        }
-        let mut current = old.clone();
-        if !apply_stock(&mut current, &part, update.stock) {
-            outcomes.push(Outcome::Unmatched {
-                target: describe(&update.target),
-            });
-            continue;
-        }
-        if current == old {
-            outcomes.push(Outcome::Unchanged { id });
-            continue;
-        }
-        current.updated_at = current.updated_at.max(update.updated_at);
-        current.synced_at = received_at;
-        save(tx, &current)?;
-        outcomes.push(Outcome::Written(Box::new(Write {
-            kind: WriteKind::Inventory,
-            previous: Some(old),
-            current,
-        })));
-    }
-    Ok(outcomes)
-}
-
-/// Stock of an item that had none: tracked, not sold when out.
-fn tracked(quantity: i64) -> Inventory {
-    Inventory {
-        quantity,
-        track_quantity: true,
-        continue_selling_when_out_of_stock: false,
-        inventory_policy: InventoryPolicy::Deny,
-    }
-}
-
-fn set_level(inventory: &mut Option<Inventory>, change: StockChange) {
-    let level = match (change, inventory.as_ref()) {
-        (StockChange::Set(n), _) => n,
-        (StockChange::Adjust(d), current) => current.map_or(0, |i| i.quantity).saturating_add(d),
-    };
-    match inventory {
-        Some(i) => i.quantity = level,
-        None => *inventory = Some(tracked(level)),
-    }
-}
-
-/// Applies a stock change to an item: to the variant named, then the product's level becomes
-/// the sum over its variants. False when the item has no such variant.
-fn apply_stock(item: &mut UnifiedContent, part: &Part, change: StockChange) -> bool {
-    let variant = match part {
-        Part::Whole => {
-            set_level(&mut item.inventory, change);
-            return true;
-        }
-        Part::Variant(id) => item.variants.iter_mut().find(|v| v.id == *id),
-        Part::Sku(sku) => item
-            .variants
-            .iter_mut()
-            .find(|v| v.sku.as_deref() == Some(sku.as_str())),
-    };
-    let Some(variant) = variant else {
-        return false;
-    };
-    set_level(&mut variant.inventory, change);
-    let total = item
-        .variants
-        .iter()
-        .filter_map(|v| v.inventory.as_ref())
-        .fold(0i64, |sum, i| sum.saturating_add(i.quantity));
-    match &mut item.inventory {
-        Some(i) => i.quantity = total,
-        None => item.inventory = Some(tracked(total)),
-    }
-    true
 }
 
 fn encode_cursor(id: &str) -> String {
