@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use axum::Json;
 use axum::Router;
@@ -13,7 +13,7 @@ use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http::{StatusCode, header};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use providers::AdapterError;
 use serde_json::{Value, json};
 use sigv4_auth::SigV4Verifier;
@@ -174,9 +174,39 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// Reads a body up to `limit` bytes, refusing larger ones with 413 before reading them when
-/// `Content-Length` already tells.
-async fn read_body(body: Body, declared: Option<u64>, limit: usize) -> Result<Vec<u8>, ApiError> {
+/// How much of a refused body is still read, and for how long, before the answer goes out:
+/// closing a socket with unread bytes resets it, so a sender that writes its whole body before
+/// reading would see a reset instead of the 413. Past either bound the answer goes out anyway.
+const DISCARD_LIMIT: u64 = 16 * 1024 * 1024;
+const DISCARD_TIME: Duration = Duration::from_secs(10);
+
+/// Reads and drops the rest of a refused body, within [`DISCARD_LIMIT`] and [`DISCARD_TIME`].
+async fn discard(mut body: Body, declared: Option<u64>) {
+    if declared.is_some_and(|n| n > DISCARD_LIMIT) {
+        return;
+    }
+    let drain = async {
+        let mut seen = 0u64;
+        while seen <= DISCARD_LIMIT {
+            match body.frame().await {
+                Some(Ok(frame)) => {
+                    let len = frame.data_ref().map_or(0, |d| d.len() as u64);
+                    seen = seen.saturating_add(len);
+                }
+                _ => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DISCARD_TIME, drain).await;
+}
+
+/// Reads a body up to `limit` bytes; a larger one (by `Content-Length` or by what arrives) is
+/// discarded and refused with 413.
+async fn read_body(
+    mut body: Body,
+    declared: Option<u64>,
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -187,16 +217,27 @@ async fn read_body(body: Body, declared: Option<u64>, limit: usize) -> Result<Ve
         .detail("limit", limit)
     };
     if declared.is_some_and(|n| n > limit as u64) {
+        discard(body, declared).await;
         return Err(too_large());
     }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes().to_vec()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-        Err(e) => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!("could not read the request body: {e}; send it again"),
-        )),
+    let mut bytes = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("could not read the request body: {e}; send it again"),
+            )
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if bytes.len().saturating_add(data.len()) > limit {
+            discard(body, None).await;
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&data);
     }
+    Ok(bytes)
 }
 
 fn content_length(request: &Request) -> Option<u64> {
@@ -212,10 +253,13 @@ async fn webhook(
     Path(provider): Path<String>,
     request: Request,
 ) -> Result<Json<WebhookSummary>, ApiError> {
-    // An unknown provider is refused before its body is read.
-    state.ingest.adapter(&provider)?;
+    // An unknown provider is refused without keeping its body.
     let declared = content_length(&request);
     let (parts, body) = request.into_parts();
+    if let Err(e) = state.ingest.adapter(&provider) {
+        discard(body, declared).await;
+        return Err(e.into());
+    }
     let body = read_body(body, declared, state.body_limit).await?;
     let summary = state
         .ingest
