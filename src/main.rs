@@ -22,12 +22,11 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use content_fetch::{
-    AwsAccess, ClientOptions, ContentClient, ContentSource, ErrorKind, Fallback, Feed, FetchError,
-    FetchOptions, FetchSummary, Filters, RetryPolicy, RunError, Settings, Snapshot, SourceKind,
-    parse_duration,
+    ContentSource, ErrorKind, Feed, FetchError, FetchOptions, FetchSummary, Request, RunError,
+    Setting, Snapshot, SourceKind, parse_duration,
 };
 use indicatif::{ProgressBar, ProgressStyle};
-use unified_content::{ContentStatus, ContentType, UnifiedContent};
+use unified_content::UnifiedContent;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -231,93 +230,60 @@ struct CommonArgs {
 }
 
 impl CommonArgs {
-    fn filters(&self) -> Result<Filters, FetchError> {
-        let mut filters = Filters {
+    /// The run the flags ask for, checked by the library like the addon's options.
+    fn request(&self) -> Result<Request, FetchError> {
+        Ok(Request {
+            endpoint: self.endpoint.clone(),
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+            from: self.from.clone(),
+            types: self.types.clone(),
             provider: self.provider.clone(),
+            statuses: self.status.clone(),
+            updated_since: self.updated_since.clone(),
+            include_drafts: self.include_drafts,
             include_deleted: self.include_deleted,
-            ..Filters::default()
-        };
-        for t in &self.types {
-            filters.content_types.push(ContentType::parse(t).ok_or_else(|| {
-                FetchError::Usage(format!(
-                    "--type '{t}' is not a content type; use product, article, page, collection or media"
-                ))
-            })?);
-        }
-        for s in &self.status {
-            filters
-                .statuses
-                .push(ContentStatus::parse(s).ok_or_else(|| {
-                    FetchError::Usage(format!(
-                        "--status '{s}' is not a status; use draft, published, archived or deleted"
-                    ))
-                })?);
-        }
-        if self.include_drafts {
-            if filters.statuses.is_empty() {
-                filters.statuses.push(ContentStatus::Published);
-            }
-            filters.statuses.push(ContentStatus::Draft);
-        }
-        if let Some(t) = &self.updated_since {
-            let parsed = chrono::DateTime::parse_from_rfc3339(t).map_err(|e| {
-                FetchError::Usage(format!(
-                    "--updated-since '{t}' is not an RFC 3339 time ({e}); write like 2026-01-31T12:00:00Z"
-                ))
-            })?;
-            filters.updated_since = Some(parsed.with_timezone(&chrono::Utc));
-        }
-        Ok(filters)
+            strict: self.strict,
+            page_size: self.page_size,
+            concurrency: self.concurrency,
+            timeout: parse_duration(Setting::Timeout, &self.timeout)?,
+            deadline: parse_duration(Setting::Deadline, &self.deadline)?,
+            attempts: self.attempts,
+            retry_base: Duration::from_millis(self.retry_base_ms),
+            fallback_snapshot: self.fallback_snapshot.clone(),
+            fallback_max_age: parse_duration(Setting::FallbackMaxAge, &self.fallback_max_age)?,
+        })
     }
 
     fn fetch_options(&self) -> Result<FetchOptions, FetchError> {
-        if let Some(size) = self.page_size
-            && !(1..=unified_content::api::MAX_LIMIT).contains(&size)
-        {
-            return Err(FetchError::Usage(format!(
-                "--page-size {size} is not from 1 to {}",
-                unified_content::api::MAX_LIMIT
-            )));
-        }
-        Ok(FetchOptions {
-            filters: self.filters()?,
-            strict: self.strict,
-            page_size: self.page_size,
-            concurrency: self.concurrency.max(1),
-        })
-    }
-
-    fn client_options(&self) -> Result<ClientOptions, FetchError> {
-        let timeout = parse_duration(&self.timeout)?;
-        Ok(ClientOptions {
-            timeout,
-            connect_timeout: timeout.min(Duration::from_secs(10)),
-            retry: RetryPolicy {
-                max_attempts: self.attempts.max(1),
-                base_delay: Duration::from_millis(self.retry_base_ms),
-                deadline: parse_duration(&self.deadline)?,
-                ..RetryPolicy::default()
-            },
-        })
+        self.request()?.fetch_options()
     }
 
     /// The snapshot of `--from`, or the API with credentials from aws-config.
     async fn open_source(&self) -> Result<ContentSource, FetchError> {
-        if let Some(from) = &self.from {
-            return ContentSource::snapshot(from);
-        }
         let cwd = std::env::current_dir()
             .map_err(|e| FetchError::Usage(format!("cannot read the working folder: {e}")))?;
-        let settings = Settings::resolve(
-            self.endpoint.as_deref(),
-            self.region.as_deref(),
-            self.profile.as_deref(),
-            &cwd,
-        )?;
-        tracing::debug!(endpoint = %settings.endpoint, from = %settings.endpoint_source, "endpoint");
-        let access = AwsAccess::load(&settings).await?;
-        let client = ContentClient::new(settings.endpoint, access, self.client_options()?)?;
-        Ok(ContentSource::api(client))
+        self.request()?.open(&cwd).await
+    }
+}
+
+/// How the CLI names the flag that fixes a library error ([`FetchError::remedy`]).
+fn flag_hint(setting: Setting) -> &'static str {
+    match setting {
+        Setting::Endpoint => "pass --endpoint URL",
+        Setting::Region => "pass --region",
+        Setting::Profile => "pass --profile NAME",
+        Setting::Types => "check --type",
+        Setting::Statuses => "check --status",
+        Setting::UpdatedSince => "check --updated-since",
+        Setting::IncludeDrafts => "pass --include-drafts for a preview",
+        Setting::Strict => "drop --strict to skip invalid items with a warning",
+        Setting::FallbackSnapshot => "pass --fallback-snapshot FILE",
+        Setting::FallbackMaxAge => "check --fallback-max-age",
+        Setting::PageSize => "check --page-size",
+        Setting::Timeout => "check --timeout",
+        Setting::Deadline => "check --deadline",
+        _ => "see --help",
     }
 }
 
@@ -338,7 +304,10 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            match e.downcast_ref::<FetchError>().and_then(FetchError::remedy) {
+                Some(setting) => eprintln!("error: {e:#} ({})", flag_hint(setting)),
+                None => eprintln!("error: {e:#}"),
+            }
             ExitCode::from(exit_code(&e))
         }
     }
@@ -494,13 +463,7 @@ async fn consume(
     allow_fallback: bool,
     sink: &mut dyn FnMut(Feed) -> anyhow::Result<()>,
 ) -> anyhow::Result<FetchSummary> {
-    let fallback = match (&common.fallback_snapshot, allow_fallback) {
-        (Some(path), true) => Some(Fallback {
-            path: path.clone(),
-            max_age: parse_duration(&common.fallback_max_age)?,
-        }),
-        _ => None,
-    };
+    let fallback = common.request()?.fallback().filter(|_| allow_fallback);
     let source = common.open_source().await?;
     let progress = Progress::new();
     let summary = source
@@ -585,6 +548,7 @@ impl Progress {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+    use unified_content::ContentType;
 
     #[test]
     fn cli_is_well_formed() {
@@ -598,26 +562,15 @@ mod tests {
             "--type",
             "products,article",
             "--include-drafts",
-            "--updated-since",
-            "2026-01-01T01:00:00+01:00",
         ]);
-        let f = cli.common.filters().unwrap();
+        let f = cli.common.fetch_options().unwrap().filters;
         assert_eq!(
             f.content_types,
             vec![ContentType::Product, ContentType::Article]
         );
         assert!(f.includes_drafts());
-        assert_eq!(
-            f.updated_since.unwrap().to_rfc3339(),
-            "2026-01-01T00:00:00+00:00"
-        );
         let bad = Cli::parse_from(["content-fetch", "--type", "posts"]);
-        assert!(
-            bad.common
-                .filters()
-                .unwrap_err()
-                .to_string()
-                .contains("--type")
-        );
+        let err = bad.common.fetch_options().unwrap_err();
+        assert_eq!(flag_hint(err.remedy().unwrap()), "check --type");
     }
 }

@@ -541,7 +541,11 @@ async fn usage_errors_and_help() {
         .run(&["--endpoint", "http://127.0.0.1:9/prod", "--type", "posts"])
         .await;
     assert_exit(&out, 2);
-    assert!(stderr(&out).contains("--type 'posts'"), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("content type 'posts' is not known") && err.contains("(check --type)"),
+        "{err}"
+    );
     let out = env.run(&["--no-such-flag"]).await;
     assert_exit(&out, 2);
     let help = env.run(&["--help"]).await;

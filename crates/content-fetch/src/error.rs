@@ -18,13 +18,66 @@ pub enum ErrorKind {
     Snapshot,
 }
 
+/// A setting of a run, as [`FetchError::remedy`] names it. Each caller renders it in its own
+/// vocabulary (the CLI as a flag, the addon as an option), so library messages stay neutral.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Setting {
+    /// The content API's base URL.
+    Endpoint,
+    /// The API's AWS region.
+    Region,
+    /// The AWS profile.
+    Profile,
+    /// The content types fetched.
+    Types,
+    /// The statuses fetched.
+    Statuses,
+    /// The oldest `updated_at` fetched.
+    UpdatedSince,
+    /// Whether drafts are fetched.
+    IncludeDrafts,
+    /// Whether an invalid item fails the run.
+    Strict,
+    /// The snapshot used when the API stays unreachable.
+    FallbackSnapshot,
+    /// The oldest fallback snapshot accepted.
+    FallbackMaxAge,
+    /// Items per page.
+    PageSize,
+    /// One request's time limit.
+    Timeout,
+    /// The whole run's time limit.
+    Deadline,
+}
+
+impl std::fmt::Display for Setting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Setting::Endpoint => "endpoint",
+            Setting::Region => "region",
+            Setting::Profile => "profile",
+            Setting::Types => "content type",
+            Setting::Statuses => "status",
+            Setting::UpdatedSince => "updated-since time",
+            Setting::IncludeDrafts => "include-drafts",
+            Setting::Strict => "strict",
+            Setting::FallbackSnapshot => "fallback snapshot",
+            Setting::FallbackMaxAge => "fallback maximum age",
+            Setting::PageSize => "page size",
+            Setting::Timeout => "timeout",
+            Setting::Deadline => "deadline",
+        })
+    }
+}
+
 /// A failed fetch.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FetchError {
     /// No endpoint was given anywhere.
     #[error(
-        "no content API endpoint: pass --endpoint URL, set INTEGRATION_API_URL, or put endpoint = \"https://...\" in content-fetch.toml (searched from {searched_from} upward)"
+        "no content API endpoint: give one, set INTEGRATION_API_URL, or put endpoint = \"https://...\" in content-fetch.toml (searched from {searched_from} upward)"
     )]
     NoEndpoint {
         /// The folder the search for `content-fetch.toml` started in.
@@ -48,12 +101,22 @@ pub enum FetchError {
         /// The I/O or TOML error.
         reason: String,
     },
-    /// A flag or filter value is not acceptable.
+    /// A request that cannot be made, such as an id that cannot be put in a URL.
     #[error("{0}")]
     Usage(String),
+    /// A setting's value is not acceptable.
+    #[error("{setting} '{value}' is not {expected}")]
+    BadValue {
+        /// The setting.
+        setting: Setting,
+        /// The value as given.
+        value: String,
+        /// What it should be, with an example.
+        expected: String,
+    },
     /// No region was found.
     #[error(
-        "no AWS region: pass --region, set AWS_REGION, or set region in the AWS profile{}",
+        "no AWS region: give one, set AWS_REGION, or set region in the AWS profile{}",
         profile.as_ref().map(|p| format!(" '{p}'")).unwrap_or_default()
     )]
     NoRegion {
@@ -62,7 +125,7 @@ pub enum FetchError {
     },
     /// The credentials chain found nothing, or a source in it failed.
     #[error(
-        "no usable AWS credentials ({cause}). Tried, in order: environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN); web identity token (AWS_WEB_IDENTITY_TOKEN_FILE); profile '{profile}' in the shared config and credentials files (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE; static keys, SSO, assume-role, credential_process); container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or AWS_CONTAINER_CREDENTIALS_FULL_URI, as CodeBuild and ECS serve them); EC2 instance metadata (IMDS). Set one of these up, or pass --profile NAME"
+        "no usable AWS credentials ({cause}). Tried, in order: environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN); web identity token (AWS_WEB_IDENTITY_TOKEN_FILE); profile '{profile}' in the shared config and credentials files (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE; static keys, SSO, assume-role, credential_process); container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or AWS_CONTAINER_CREDENTIALS_FULL_URI, as CodeBuild and ECS serve them); EC2 instance metadata (IMDS). Set one of these up, or name a profile"
     )]
     NoCredentials {
         /// The profile that was looked up.
@@ -72,7 +135,7 @@ pub enum FetchError {
     },
     /// The API refused the signed request (401/403). Not retried.
     #[error(
-        "{url} refused the request with {status}: {message}. Check the region (--region/AWS_REGION must be the API's region), the credentials (their IAM policy must allow execute-api:Invoke), and the clock (SigV4 allows 5 minutes of skew)"
+        "{url} refused the request with {status}: {message}. Check the region (it must be the API's region), the credentials (their IAM policy must allow execute-api:Invoke), and the clock (SigV4 allows 5 minutes of skew)"
     )]
     Auth {
         /// The URL requested.
@@ -94,7 +157,7 @@ pub enum FetchError {
     },
     /// The API stayed unreachable or failing after every retry.
     #[error(
-        "{url} still failing after {attempts} attempt(s): {cause}. Check the endpoint and network, or use --fallback-snapshot"
+        "{url} still failing after {attempts} attempt(s): {cause}. Check the endpoint and network, or give a fallback snapshot"
     )]
     Network {
         /// The URL requested.
@@ -116,10 +179,8 @@ pub enum FetchError {
         /// What was wrong.
         reason: String,
     },
-    /// An item broke the model's rules and `--strict` was given.
-    #[error(
-        "invalid item '{id}' from {url}: field '{field}': {reason} (drop --strict to skip invalid items with a warning)"
-    )]
+    /// An item broke the model's rules in a strict run.
+    #[error("invalid item '{id}' from {url}: field '{field}': {reason}")]
     InvalidItem {
         /// The item's id, or `<no id>`.
         id: String,
@@ -138,9 +199,24 @@ pub enum FetchError {
         /// What went wrong and what to do.
         reason: String,
     },
-    /// A preview snapshot (with drafts) was offered for a run without `--include-drafts`.
+    /// The fallback snapshot is older than the run accepts; the API's error is kept.
     #[error(
-        "snapshot {} contains drafts (a preview snapshot) and cannot be used for a production run: pass --include-drafts for a preview, or pull a snapshot without drafts",
+        "the fallback snapshot {} is {age_secs} s old, older than the maximum age ({max_age_secs} s); the API error was: {api_error}",
+        path.display()
+    )]
+    FallbackTooOld {
+        /// The file.
+        path: PathBuf,
+        /// Its age in seconds.
+        age_secs: u64,
+        /// The oldest accepted, in seconds.
+        max_age_secs: u64,
+        /// Why the API could not be used.
+        api_error: String,
+    },
+    /// A preview snapshot (with drafts) was offered for a run that does not include drafts.
+    #[error(
+        "snapshot {} contains drafts (a preview snapshot) and cannot be used for a production run: include drafts for a preview, or pull a snapshot without drafts",
         path.display()
     )]
     DraftSnapshot {
@@ -157,12 +233,33 @@ impl FetchError {
             | FetchError::BadEndpoint { .. }
             | FetchError::ConfigFile { .. }
             | FetchError::Usage(_)
+            | FetchError::BadValue { .. }
             | FetchError::NoRegion { .. }
             | FetchError::Rejected { .. } => ErrorKind::Config,
             FetchError::NoCredentials { .. } | FetchError::Auth { .. } => ErrorKind::Auth,
             FetchError::Network { .. } | FetchError::MalformedPage { .. } => ErrorKind::Network,
             FetchError::InvalidItem { .. } => ErrorKind::Validation,
-            FetchError::Snapshot { .. } | FetchError::DraftSnapshot { .. } => ErrorKind::Snapshot,
+            FetchError::Snapshot { .. }
+            | FetchError::FallbackTooOld { .. }
+            | FetchError::DraftSnapshot { .. } => ErrorKind::Snapshot,
+        }
+    }
+
+    /// The setting that can fix this failure, for the caller to name in its own words (a
+    /// command-line flag, an option of the Node addon).
+    pub fn remedy(&self) -> Option<Setting> {
+        match self {
+            FetchError::NoEndpoint { .. } | FetchError::BadEndpoint { .. } => {
+                Some(Setting::Endpoint)
+            }
+            FetchError::NoRegion { .. } | FetchError::Auth { .. } => Some(Setting::Region),
+            FetchError::NoCredentials { .. } => Some(Setting::Profile),
+            FetchError::Network { .. } => Some(Setting::FallbackSnapshot),
+            FetchError::InvalidItem { .. } => Some(Setting::Strict),
+            FetchError::DraftSnapshot { .. } => Some(Setting::IncludeDrafts),
+            FetchError::FallbackTooOld { .. } => Some(Setting::FallbackMaxAge),
+            FetchError::BadValue { setting, .. } => Some(*setting),
+            _ => None,
         }
     }
 

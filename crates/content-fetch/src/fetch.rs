@@ -470,7 +470,10 @@ pub struct FetchOutcome {
 
 /// Where content is read from: the API, or a snapshot file offline.
 #[derive(Debug, Clone)]
-pub enum ContentSource {
+pub struct ContentSource(Origin);
+
+#[derive(Debug, Clone)]
+enum Origin {
     /// The content API.
     Api(Arc<ContentClient>),
     /// A snapshot read with [`Snapshot::read`].
@@ -487,16 +490,16 @@ pub enum ContentSource {
 impl ContentSource {
     /// The API through `client`.
     pub fn api(client: ContentClient) -> ContentSource {
-        ContentSource::Api(Arc::new(client))
+        ContentSource(Origin::Api(Arc::new(client)))
     }
 
     /// A snapshot file, read and checked.
     pub fn snapshot(path: &Path) -> Result<ContentSource, FetchError> {
-        Ok(ContentSource::Snapshot {
+        Ok(ContentSource(Origin::Snapshot {
             path: path.to_path_buf(),
             snapshot: Arc::new(Snapshot::read(path)?),
             fallback_for: None,
-        })
+        }))
     }
 
     /// The snapshot at `path` standing in for the API that failed with `api_error`, if it is
@@ -509,28 +512,26 @@ impl ContentSource {
         let snapshot = Snapshot::read(path)?;
         let age = snapshot.age();
         if age > max_age {
-            return Err(FetchError::snapshot(
-                path,
-                format!(
-                    "the fallback snapshot is {} s old, older than --fallback-max-age ({} s); the API error was: {api_error}",
-                    age.as_secs(),
-                    max_age.as_secs()
-                ),
-            ));
+            return Err(FetchError::FallbackTooOld {
+                path: path.to_path_buf(),
+                age_secs: age.as_secs(),
+                max_age_secs: max_age.as_secs(),
+                api_error: api_error.to_string(),
+            });
         }
-        Ok(ContentSource::Snapshot {
+        Ok(ContentSource(Origin::Snapshot {
             path: path.to_path_buf(),
             snapshot: Arc::new(snapshot),
             fallback_for: Some(api_error.to_string()),
-        })
+        }))
     }
 
     /// Streams the matching items page by page. A snapshot holding drafts is refused unless
     /// the filters ask for drafts.
     pub fn pages(&self, options: &FetchOptions) -> Result<PageStream, FetchError> {
-        match self {
-            ContentSource::Api(client) => Ok(api_pages(client, options)),
-            ContentSource::Snapshot {
+        match &self.0 {
+            Origin::Api(client) => Ok(api_pages(client, options)),
+            Origin::Snapshot {
                 path,
                 snapshot,
                 fallback_for,
@@ -563,12 +564,12 @@ impl ContentSource {
 
     /// One item by id, checked like any other; `None` when there is none.
     pub async fn get(&self, id: &str) -> Result<Option<UnifiedContent>, FetchError> {
-        let (origin, raw) = match self {
-            ContentSource::Api(client) => match client.item(id).await? {
+        let (origin, raw) = match &self.0 {
+            Origin::Api(client) => match client.item(id).await? {
                 Some((url, raw)) => (url.to_string(), raw),
                 None => return Ok(None),
             },
-            ContentSource::Snapshot { path, snapshot, .. } => {
+            Origin::Snapshot { path, snapshot, .. } => {
                 match snapshot.items.iter().find(|i| i.content.id == id) {
                     Some(item) => (
                         path.display().to_string(),

@@ -3,37 +3,38 @@
 //!
 //! The CLI, the Node addon and the SSG writers share this library:
 //!
-//! 1. [`Settings::resolve`] finds the endpoint (`--endpoint`, `INTEGRATION_API_URL`,
-//!    `content-fetch.toml`), region and profile.
-//! 2. [`AwsAccess::load`] gets region and credentials through aws-config's default chain.
-//! 3. [`ContentClient::new`] makes the signed, retrying HTTP client; [`ContentSource::api`]
-//!    (or [`ContentSource::snapshot`] offline) wraps it.
-//! 4. [`ContentSource::pages`] streams validated items page by page per content type, so a
+//! 1. A [`Request`] holds what the caller asks for (the CLI's flags, the addon's options);
+//!    [`Request::open`] resolves the endpoint (given, `INTEGRATION_API_URL`,
+//!    `content-fetch.toml`), region and credentials (aws-config's default chain) the same way
+//!    for both, and gives a [`ContentSource`]: the signed, retrying API client, or a snapshot
+//!    offline.
+//! 2. [`ContentSource::pages`] streams validated items page by page per content type, so a
 //!    writer never needs the whole catalog in memory; [`ContentSource::fetch_all`] collects
 //!    them. [`ContentSource::stream_into`] runs a whole fetch into a sink, with a [`Fallback`]
 //!    snapshot taking over when the API stays unreachable. [`Snapshot`] saves and reads a run.
+//! 3. A [`FetchError`]'s message names no flag or option: [`FetchError::remedy`] names the
+//!    [`Setting`] that fixes it, for the caller to render in its own words.
 #![deny(missing_docs)]
 
 mod aws;
 mod client;
 mod error;
 mod fetch;
+mod request;
 mod run;
 mod settings;
 mod snapshot;
 
-pub use aws::{AwsAccess, SERVICE, sign_get};
+pub use aws::{AwsAccess, sign_get};
 pub use client::{ClientOptions, ContentClient, RetryPolicy, content_url, item_url};
-pub use error::{ErrorKind, FetchError};
+pub use error::{ErrorKind, FetchError, Setting};
 pub use fetch::{
     ContentSource, FetchOptions, FetchOutcome, FetchSummary, FetchedPage, Filters,
     INCREMENTAL_OVERLAP, InvalidItem, PageStream, SourceKind,
 };
+pub use request::Request;
 pub use run::{Fallback, Feed, RunError};
-pub use settings::{
-    CONFIG_FILE_NAME, ConfigFile, ENDPOINT_ENV, Settings, parse_duration, parse_endpoint,
-    region_from_endpoint,
-};
+pub use settings::{CONFIG_FILE_NAME, ConfigFile, parse_duration, parse_endpoint};
 pub use snapshot::{
     DiffEntry, SNAPSHOT_FORMAT, Snapshot, SnapshotDiff, SnapshotHeader, SnapshotItem, TypeCounts,
 };

@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::Url;
 use serde::Deserialize;
 
-use crate::error::FetchError;
+use crate::error::{FetchError, Setting};
 
 /// The name of the optional settings file, searched from the working folder upward.
 pub const CONFIG_FILE_NAME: &str = "content-fetch.toml";
@@ -22,6 +22,8 @@ pub const ENDPOINT_ENV: &str = "INTEGRATION_API_URL";
 /// endpoint = "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
 /// region = "eu-west-1"
 /// profile = "agency-dev"
+/// engine = "eleventy"
+/// out = "src/_data/fetched"
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct ConfigFile {
@@ -31,6 +33,10 @@ pub struct ConfigFile {
     pub region: Option<String>,
     /// The AWS profile to sign with.
     pub profile: Option<String>,
+    /// The static site generator whose data files a run writes, such as `astro`.
+    pub engine: Option<String>,
+    /// The output folder of those files, relative to this file's folder (the site's root).
+    pub out: Option<PathBuf>,
 }
 
 impl ConfigFile {
@@ -54,12 +60,15 @@ impl ConfigFile {
     }
 }
 
+/// What [`Settings::endpoint_source`] says of an endpoint the caller gave.
+const GIVEN: &str = "the given endpoint";
+
 /// The settings of one run, after precedence was applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// The API's base URL, without a trailing slash.
     pub endpoint: Url,
-    /// Where the endpoint came from: `--endpoint`, `INTEGRATION_API_URL` or a file path.
+    /// Where the endpoint came from: the caller, `INTEGRATION_API_URL` or a file path.
     pub endpoint_source: String,
     /// The region named by flag or file; `None` leaves it to the AWS environment and profile.
     pub region: Option<String>,
@@ -68,19 +77,19 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Applies precedence: the endpoint from `endpoint_flag`, else `INTEGRATION_API_URL`, else
-    /// `content-fetch.toml` found from `cwd` upward. Region and profile from the flags, else
+    /// Applies precedence: the endpoint the caller gives, else `INTEGRATION_API_URL`, else
+    /// `content-fetch.toml` found from `cwd` upward. Region and profile the caller gives, else
     /// `AWS_REGION`/`AWS_DEFAULT_REGION`/`AWS_PROFILE` (left to aws-config), else the file.
     pub fn resolve(
-        endpoint_flag: Option<&str>,
-        region_flag: Option<&str>,
-        profile_flag: Option<&str>,
+        endpoint: Option<&str>,
+        region: Option<&str>,
+        profile: Option<&str>,
         cwd: &Path,
     ) -> Result<Settings, FetchError> {
         let file = ConfigFile::find(cwd)?;
         let env_endpoint = std::env::var(ENDPOINT_ENV).ok().filter(|v| !v.is_empty());
-        let (raw, source) = if let Some(flag) = endpoint_flag {
-            (flag.to_string(), "--endpoint".to_string())
+        let (raw, source) = if let Some(given) = endpoint {
+            (given.to_string(), GIVEN.to_string())
         } else if let Some(env) = env_endpoint {
             (env, ENDPOINT_ENV.to_string())
         } else if let Some((
@@ -103,12 +112,12 @@ impl Settings {
                 .any(|n| std::env::var(n).is_ok_and(|v| !v.is_empty()))
         };
         let file = file.map(|(_, f)| f).unwrap_or_default();
-        let region = match region_flag {
+        let region = match region {
             Some(r) => Some(r.to_string()),
             None if env_set(&["AWS_REGION", "AWS_DEFAULT_REGION"]) => None,
             None => file.region,
         };
-        let profile = match profile_flag {
+        let profile = match profile {
             Some(p) => Some(p.to_string()),
             None if env_set(&["AWS_PROFILE"]) => None,
             None => file.profile,
@@ -153,8 +162,9 @@ pub fn region_from_endpoint(endpoint: &Url) -> Option<String> {
     (!region.is_empty()).then(|| region.to_string())
 }
 
-/// Reads a duration like `90s`, `15m`, `24h` or `7d` (a bare number is seconds).
-pub fn parse_duration(text: &str) -> Result<Duration, FetchError> {
+/// Reads the duration of `setting`, like `90s`, `15m`, `24h` or `7d` (a bare number is
+/// seconds).
+pub fn parse_duration(setting: Setting, text: &str) -> Result<Duration, FetchError> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
@@ -169,9 +179,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, FetchError> {
     };
     match number.parse::<u64>() {
         Ok(n) if factor > 0 => Ok(Duration::from_secs(n.saturating_mul(factor))),
-        _ => Err(FetchError::Usage(format!(
-            "'{text}' is not a duration: write a whole number with s, m, h or d, like 90s, 15m, 24h or 7d"
-        ))),
+        _ => Err(FetchError::BadValue {
+            setting,
+            value: text.to_string(),
+            expected:
+                "a duration: write a whole number with s, m, h or d, like 90s, 15m, 24h or 7d"
+                    .to_string(),
+        }),
     }
 }
 
@@ -181,11 +195,18 @@ mod tests {
 
     #[test]
     fn durations_and_endpoints_parse() {
-        assert_eq!(parse_duration("24h").unwrap(), Duration::from_secs(86_400));
-        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(604_800));
-        assert!(parse_duration("1 week").is_err());
-        assert!(parse_duration("h").is_err());
+        let parse = |text| parse_duration(Setting::Deadline, text);
+        assert_eq!(parse("24h").unwrap(), Duration::from_secs(86_400));
+        assert_eq!(parse("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse("7d").unwrap(), Duration::from_secs(604_800));
+        let err = parse("1 week").unwrap_err();
+        assert_eq!(err.remedy(), Some(Setting::Deadline));
+        assert!(
+            err.to_string()
+                .starts_with("deadline '1 week' is not a duration"),
+            "{err}"
+        );
+        assert!(parse("h").is_err());
 
         let url = parse_endpoint(
             "https://abc.execute-api.eu-west-1.amazonaws.com/prod/",
