@@ -32,9 +32,19 @@ pub fn build(settings: &Settings) -> Result<Arc<dyn ProviderAdapter>, ConfigErro
 
 impl DecapAdapter {
     /// Reads `webhook_secret` (required: the secret of the GitHub webhook) and the repository
-    /// settings `github_repo` (required, `owner/name`), `branch` (default `main`), `content_dir`
-    /// (default `content`), `content_types` (default `posts=article,articles=article,pages=page`),
-    /// `github_api_url` (default `https://api.github.com`) and `github_token` (optional).
+    /// settings:
+    /// - `github_repo` (required, `owner/name`), `branch` (default `main`);
+    /// - `content_dir`: the content folder (default `content`; `.` or `/` for the repository
+    ///   root; an empty value is refused);
+    /// - `content_types`: its subfolders and their types (default
+    ///   `posts=article,articles=article,pages=page`);
+    /// - `default_content_type`: the type of files directly in the content folder (unset: not
+    ///   content; README, CHANGELOG, LICENSE and the like at the repository root never are);
+    /// - `github_api_url` (default `https://api.github.com`) and `github_token` (optional).
+    ///
+    /// A file named like Jekyll's `_posts/2019-05-15-hello.md` is dated by its name (unless its
+    /// front matter has a `date`) and its slug is `hello`. A Jekyll site is `content_dir = "."`,
+    /// `content_types = "_posts=article"` and `default_content_type = "page"`.
     pub fn from_settings(settings: &Settings) -> Result<Self, ConfigError> {
         Ok(DecapAdapter {
             webhook_secret: settings.require_secret("webhook_secret")?,

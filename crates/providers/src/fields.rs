@@ -114,6 +114,18 @@ impl TypeMap {
     }
 }
 
+/// The map as the setting writes it, `post=article, page=page`, for messages.
+impl std::fmt::Display for TypeMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pairs = self
+            .0
+            .iter()
+            .map(|(doc_type, content_type)| format!("{doc_type}={content_type}"))
+            .collect::<Vec<_>>();
+        f.write_str(&pairs.join(", "))
+    }
+}
+
 /// The optional `currency` setting of a CMS that holds products: an ISO 4217 code such as
 /// `EUR`, upper-cased. CMS documents carry bare numbers, never a currency.
 pub(crate) fn currency(settings: &Settings) -> Result<Option<String>, ConfigError> {

@@ -22,7 +22,8 @@ use unified_content::{
 };
 use url::Url;
 
-use crate::fields::{TypeMap, json_body};
+use crate::content_layout::{ContentLayout, dated_stem, is_markdown};
+use crate::fields::json_body;
 use crate::signature::{constant_time_eq, hmac_sha256};
 use crate::{AdapterError, Change, ConfigError, Secret, Settings, SignatureError, WebhookRequest};
 
@@ -35,14 +36,8 @@ pub(crate) const DELIVERY_HEADER: &str = "X-GitHub-Delivery";
 
 const DEFAULT_API_URL: &str = "https://api.github.com";
 const DEFAULT_BRANCH: &str = "main";
-const DEFAULT_CONTENT_DIR: &str = "content";
-const DEFAULT_CONTENT_TYPES: &[(&str, ContentType)] = &[
-    ("posts", ContentType::Article),
-    ("articles", ContentType::Article),
-    ("pages", ContentType::Page),
-];
-/// File extensions read as Markdown.
-const MARKDOWN_EXTENSIONS: [&str; 3] = ["md", "markdown", "mdx"];
+/// How many unmapped files a warning names before it only counts the rest.
+const NAMED_FILES: usize = 10;
 /// The contents API serves files up to 1 MB, base64-encoded; anything much larger is refused.
 const MAX_RESPONSE_BYTES: usize = 2 * 1024 * 1024;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -72,19 +67,17 @@ pub(crate) struct GitContentSource {
     owner: String,
     repo: String,
     branch: String,
-    content_dir: String,
-    /// Folder (relative to the content folder) to content type.
-    folders: TypeMap,
+    layout: ContentLayout,
     api: Url,
     token: Option<Secret>,
     http: reqwest::Client,
 }
 
 impl GitContentSource {
-    /// Reads `github_repo` (required, `owner/name`), `branch` (default `main`), `content_dir`
-    /// (default `content`), `content_types` (default `posts=article,articles=article,pages=page`:
-    /// subfolders of the content folder and their types), `github_api_url` (default
-    /// `https://api.github.com`) and `github_token` (optional; needed for private repositories).
+    /// Reads `github_repo` (required, `owner/name`), `branch` (default `main`), the layout
+    /// settings `content_dir`, `content_types` and `default_content_type` (see
+    /// [`crate::content_layout`]), `github_api_url` (default `https://api.github.com`) and
+    /// `github_token` (optional; needed for private repositories).
     pub(crate) fn from_settings(
         provider: &'static str,
         settings: &Settings,
@@ -99,18 +92,7 @@ impl GitContentSource {
                     format!("'{full_name}' is not 'owner/name', like 'acme/website'"),
                 )
             })?;
-        let content_dir = settings
-            .get("content_dir")
-            .unwrap_or(DEFAULT_CONTENT_DIR)
-            .trim_matches('/')
-            .to_string();
-        if !is_plain_path(&content_dir) {
-            return Err(settings.invalid(
-                "content_dir",
-                format!("'{content_dir}' is not a folder of the repository, like 'content'"),
-            ));
-        }
-        let folders = TypeMap::from_settings(settings, "content_types", DEFAULT_CONTENT_TYPES)?;
+        let layout = ContentLayout::from_settings(settings)?;
         let api_text = settings.get("github_api_url").unwrap_or(DEFAULT_API_URL);
         let api = Url::parse(api_text)
             .ok()
@@ -135,8 +117,7 @@ impl GitContentSource {
             owner: owner.to_string(),
             repo: repo.to_string(),
             branch: settings.get("branch").unwrap_or(DEFAULT_BRANCH).to_string(),
-            content_dir,
-            folders,
+            layout,
             api,
             token: settings.secret("github_token"),
             http,
@@ -198,23 +179,56 @@ impl GitContentSource {
         Ok((event.to_string(), changes))
     }
 
+    /// The content files among `files`, with their types; the others are skipped. When
+    /// Markdown was touched but none of it is content, a warning names the files and the
+    /// settings that decide, since the delivery is otherwise answered "upserted 0" in silence.
+    pub(crate) fn content_files<T>(
+        &self,
+        files: impl IntoIterator<Item = (String, T)>,
+    ) -> Vec<(String, ContentType, T)> {
+        let mut content = Vec::new();
+        let mut unmapped = Vec::new();
+        for (path, file) in files {
+            match self.layout.content_type_of(&path) {
+                Some(content_type) => content.push((path, content_type, file)),
+                None if is_markdown(&path) => unmapped.push(path),
+                None => {
+                    tracing::debug!(provider = self.provider, path, "not Markdown; skipped")
+                }
+            }
+        }
+        if content.is_empty() && !unmapped.is_empty() {
+            let mut files = unmapped
+                .iter()
+                .take(NAMED_FILES)
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
+            if unmapped.len() > NAMED_FILES {
+                files.push_str(&format!(" and {} more", unmapped.len() - NAMED_FILES));
+            }
+            tracing::warn!(
+                provider = self.provider,
+                files,
+                layout = %self.layout,
+                "Markdown changed but none of it maps to a content type; set [providers.{}] \
+                 content_dir (the content folder, '.' for the repository root), content_types \
+                 (its subfolders and their types) or default_content_type (files directly in it)",
+                self.provider
+            );
+        }
+        content
+    }
+
     /// Turns the net change of each file into changes to the cache, reading written files at
-    /// their commit. Files outside the content folders are skipped.
+    /// their commit. Files that are not content are skipped (see [`Self::content_files`]).
     pub(crate) async fn changes(
         &self,
         files: BTreeMap<String, FileChange>,
         received_at: Timestamp,
     ) -> Result<Vec<Change>, AdapterError> {
         let mut changes = Vec::new();
-        for (path, change) in files {
-            let Some(content_type) = self.content_type_of(&path) else {
-                tracing::debug!(
-                    provider = self.provider,
-                    path,
-                    "not a content file; skipped"
-                );
-                continue;
-            };
+        for (path, content_type, change) in self.content_files(files) {
             changes.push(match change {
                 FileChange::Written(commit) => {
                     let text = self.read_file(&path, &commit.sha).await?;
@@ -251,22 +265,6 @@ impl GitContentSource {
             sha: commit.sha,
             time: commit.commit.committer.date,
         })
-    }
-
-    /// Whether `path` is a Markdown file in a mapped content folder, and of which type.
-    pub(crate) fn content_type_of(&self, path: &str) -> Option<ContentType> {
-        if !is_plain_path(path) {
-            return None;
-        }
-        let relative = path.strip_prefix(&self.content_dir)?.strip_prefix('/')?;
-        let (_, extension) = relative.rsplit_once('.')?;
-        if !MARKDOWN_EXTENSIONS.contains(&extension.to_ascii_lowercase().as_str()) {
-            return None;
-        }
-        // The most specific folder wins: `blog/news` before `blog`.
-        relative
-            .rmatch_indices('/')
-            .find_map(|(end, _)| self.folders.get(&relative[..end]))
     }
 
     /// The unified id of a file: exact and stable, such as `decap:content/posts/hello.md`.
@@ -399,6 +397,9 @@ impl GitContentSource {
         let stem = file_name
             .rsplit_once('.')
             .map_or(file_name, |(stem, _)| stem);
+        // Jekyll-style `2019-05-15-hello.md`: dated by its name, named `hello`.
+        let (file_date, stem) = dated_stem(stem);
+        let date = date.or(file_date);
         let image = fields
             .image
             .filter(|i| !i.trim().is_empty())
@@ -517,14 +518,6 @@ fn push_json(request: &WebhookRequest<'_>) -> Result<Value, AdapterError> {
         })?
         .1;
     json_body(payload.as_bytes())
-}
-
-/// A relative path with no empty, `.` or `..` segment.
-fn is_plain_path(path: &str) -> bool {
-    !path.is_empty()
-        && path
-            .split('/')
-            .all(|s| !s.is_empty() && s != "." && s != "..")
 }
 
 /// Splits `---\n<yaml>\n---\n<body>`; a file without front matter is all body.

@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 mod change;
+mod content_layout;
 pub mod contentful;
 pub mod decap;
 mod error;

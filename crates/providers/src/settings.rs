@@ -60,6 +60,15 @@ impl Settings {
             .filter(|v| !v.is_empty())
     }
 
+    /// A setting's value as given, trimmed, even when empty: for the few settings where an
+    /// empty value must be refused rather than read as unset.
+    pub(crate) fn get_even_if_empty(&self, setting: &str) -> Option<&str> {
+        self.env
+            .get(&self.env_name(setting))
+            .or_else(|| self.values.get(setting))
+            .map(|v| v.trim())
+    }
+
     /// A required setting.
     pub fn require(&self, setting: &'static str) -> Result<&str, ConfigError> {
         self.get(setting).ok_or_else(|| ConfigError::Missing {

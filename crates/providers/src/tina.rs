@@ -47,8 +47,9 @@ pub fn build(settings: &Settings) -> Result<Arc<dyn ProviderAdapter>, ConfigErro
 impl TinaAdapter {
     /// Reads `webhook_secret` (GitHub push webhooks) and `cloud_webhook_secret` (Tina Cloud
     /// webhooks): at least one is required, and each route is refused unless its secret is
-    /// set. The repository settings are Decap's: `github_repo` (required), `branch`,
-    /// `content_dir`, `content_types`, `github_api_url` and `github_token`.
+    /// set. The repository settings are Decap's ([`crate::decap::DecapAdapter::from_settings`]):
+    /// `github_repo` (required), `branch`, `content_dir`, `content_types`,
+    /// `default_content_type`, `github_api_url` and `github_token`.
     pub fn from_settings(settings: &Settings) -> Result<Self, ConfigError> {
         let webhook_secret = settings.secret("webhook_secret");
         let cloud_webhook_secret = settings.secret("cloud_webhook_secret");
@@ -95,11 +96,8 @@ impl TinaAdapter {
             });
         }
         let mut files = BTreeMap::new();
-        for path in event.paths {
-            let path = with_extension(path);
-            if self.source.content_type_of(&path).is_none() {
-                continue;
-            }
+        let paths = event.paths.into_iter().map(|p| (with_extension(p), ()));
+        for (path, _, ()) in self.source.content_files(paths) {
             let commit = self.source.last_commit(&path).await?;
             let change = if removed {
                 FileChange::Removed(commit)
