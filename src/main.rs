@@ -88,6 +88,20 @@ struct OutputArgs {
     /// Fetch everything and rewrite the output (the default).
     #[arg(long, requires = "engine")]
     full: bool,
+    /// Take over an output folder that holds files content-fetch did not write, by moving them
+    /// into a timestamped folder beside it (nothing is deleted).
+    #[arg(long, requires = "engine")]
+    force: bool,
+    /// Wait this long for another run into the same output folder to finish, like 30s or 10m
+    /// [default: fail at once].
+    #[arg(long, value_name = "DURATION", requires = "engine", value_parser = wait_duration)]
+    wait_lock: Option<Duration>,
+}
+
+/// Reads `--wait-lock` with the one duration syntax of every flag.
+fn wait_duration(text: &str) -> Result<Duration, String> {
+    parse_duration(Setting::Deadline, text)
+        .map_err(|_| "write a whole number with s, m, h or d, like 30s or 10m".to_string())
 }
 
 impl OutputArgs {
@@ -97,11 +111,11 @@ impl OutputArgs {
             return Ok(None);
         };
         let engine = ssg_writers::engine(name)?;
+        let out = self
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(engine.default_out()));
         let options = ssg_writers::WriteOptions {
-            out: self
-                .out
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(engine.default_out())),
             template_dir: self.template_dir.clone(),
             markdown: self.markdown,
             strict,
@@ -110,8 +124,19 @@ impl OutputArgs {
             } else {
                 ssg_writers::Mode::Full
             },
+            force: self.force,
+            wait_lock: self.wait_lock,
+            ..ssg_writers::WriteOptions::new(&out)
         };
-        Ok(Some(ssg_writers::SyncRun::begin(engine, options)?))
+        let run = ssg_writers::SyncRun::begin(engine, options)?;
+        if let Some(aside) = run.moved_aside() {
+            eprintln!(
+                "moved the files in {} that content-fetch did not write to {}",
+                out.display(),
+                aside.display()
+            );
+        }
+        Ok(Some(run))
     }
 }
 
@@ -301,16 +326,60 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let engine = cli.output.engine.clone();
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            match e.downcast_ref::<FetchError>().and_then(FetchError::remedy) {
-                Some(setting) => eprintln!("error: {e:#} ({})", flag_hint(setting)),
+            let hint = match e.downcast_ref::<FetchError>().and_then(FetchError::remedy) {
+                Some(setting) => Some(flag_hint(setting).to_string()),
+                None => e
+                    .downcast_ref::<ssg_writers::WriteError>()
+                    .and_then(|w| write_hint(w, engine.as_deref())),
+            };
+            match hint {
+                Some(hint) => eprintln!("error: {e:#} ({hint})"),
                 None => eprintln!("error: {e:#}"),
             }
             ExitCode::from(exit_code(&e))
         }
     }
+}
+
+/// How the CLI names the flag that fixes a writer's error.
+fn write_hint(e: &ssg_writers::WriteError, engine: Option<&str>) -> Option<String> {
+    use ssg_writers::WriteError as W;
+    Some(match e {
+        W::ForeignOutput { path, .. } => format!(
+            "give it a folder of its own, like --out {}, or pass --force to move these files aside",
+            subfolder(path, engine).display()
+        ),
+        W::Locked { .. } => "pass --wait-lock 10m to wait for it".into(),
+        W::OutputFolder { .. } => "choose another folder with --out".into(),
+        W::MarkdownUnsupported { .. } => {
+            "drop --markdown, or add your own template with --template-dir".into()
+        }
+        W::TemplateSyntax { .. } => "the template is in the --template-dir folder".into(),
+        W::DuplicateSlug { .. } | W::UnsafeSlug { .. } => {
+            "drop --strict to fix slugs with a warning".into()
+        }
+        W::State { .. } => "run with --full".into(),
+        _ => return None,
+    })
+}
+
+/// A folder for the engine's files inside `path`, which holds someone else's: the engine's
+/// default folder, less the part `path` already ends with (`site` gives
+/// `site/_data/fetched`, `_data` gives `_data/fetched` for Eleventy).
+fn subfolder(path: &std::path::Path, engine: Option<&str>) -> PathBuf {
+    let default = engine
+        .and_then(|name| ssg_writers::engine(name).ok())
+        .map_or("fetched", |e| e.default_out());
+    let parts: Vec<&str> = default.split('/').collect();
+    let given = (1..parts.len())
+        .rev()
+        .find(|&n| path.ends_with(parts[..n].join("/")))
+        .unwrap_or(0);
+    path.join(parts[given..].join("/"))
 }
 
 fn exit_code(e: &anyhow::Error) -> u8 {

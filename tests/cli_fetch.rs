@@ -642,3 +642,108 @@ async fn a_writer_error_keeps_its_own_exit_code() {
     );
     assert!(!site.exists(), "a failed run writes nothing");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_foreign_out_folder_is_refused_with_exit_6_and_force_moves_it_aside() {
+    let server = TestServer::start(catalog(), 100, None).await;
+    let env = Env::with_keys(&server);
+    // A git checkout of a site, given as the output folder by mistake.
+    let site = env.dir().join("site");
+    for (rel, text) in [
+        ("README.md", "# My site\n"),
+        ("node_modules/@11ty/eleventy/package.json", "{}\n"),
+        (".git/HEAD", "ref: refs/heads/main\n"),
+    ] {
+        let path = site.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let site_arg = site.to_str().unwrap();
+    let out = env.run(&["--engine", "eleventy", "--out", site_arg]).await;
+    assert_exit(&out, 6);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "output folder {site_arg} holds 3 files or folders"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("--out {site_arg}/_data/fetched")),
+        "{err}"
+    );
+    assert!(err.contains("--force"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(site.join("README.md")).unwrap(),
+        "# My site\n"
+    );
+    assert!(site.join(".git/HEAD").is_file() && site.join("node_modules").is_dir());
+
+    let out = env
+        .run(&["--engine", "eleventy", "--out", site_arg, "--force"])
+        .await;
+    assert_exit(&out, 0);
+    let err = stderr(&out);
+    let aside = err
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(&format!(
+                "moved the files in {site_arg} that content-fetch did not write to "
+            ))
+        })
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        aside.starts_with(&format!("{site_arg}.content-fetch-moved-")),
+        "{aside}"
+    );
+    let aside = Path::new(aside);
+    assert_eq!(
+        std::fs::read_to_string(aside.join("README.md")).unwrap(),
+        "# My site\n"
+    );
+    assert!(aside.join(".git/HEAD").is_file() && aside.join("node_modules").is_dir());
+    assert!(site.join("products.json").is_file() && !site.join("README.md").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_runs_into_one_out_are_both_correct_or_one_is_cleanly_refused() {
+    let server = TestServer::start(catalog(), 3, None).await;
+    let env = Env::with_keys(&server);
+    let site = env.dir().join("site-data");
+    let site_arg = site.to_str().unwrap();
+    let reference = env.dir().join("reference");
+    assert_exit(
+        &env.run(&["--engine", "next", "--out", reference.to_str().unwrap()])
+            .await,
+        0,
+    );
+    for wait in [true, false] {
+        for _ in 0..3 {
+            let mut args = vec!["--engine", "next", "--out", site_arg];
+            if wait {
+                args.extend(["--wait-lock", "60s"]);
+            }
+            let (a, b) = tokio::join!(env.run(&args), env.run(&args));
+            for out in [&a, &b] {
+                match out.status.code() {
+                    Some(0) => {}
+                    Some(6) if !wait => {
+                        let err = stderr(out);
+                        assert!(err.contains("another content-fetch run (pid "), "{err}");
+                        assert!(err.contains(&format!(") holds {site_arg}")), "{err}");
+                        assert!(err.contains("--wait-lock"), "{err}");
+                    }
+                    _ => panic!("wait {wait}: {}", stderr(out)),
+                }
+            }
+            assert!(a.status.success() || b.status.success(), "one of them ran");
+            for file in ["products.json", "articles.json", "index.ts"] {
+                assert_eq!(
+                    std::fs::read(site.join(file)).unwrap(),
+                    std::fs::read(reference.join(file)).unwrap(),
+                    "{file}"
+                );
+            }
+        }
+    }
+}

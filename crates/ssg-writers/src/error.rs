@@ -17,14 +17,14 @@ pub enum WriteError {
     },
     /// The engine has no Markdown layout.
     #[error(
-        "engine '{engine}' has no built-in Markdown layout; drop --markdown, or add your own template with --template-dir"
+        "engine '{engine}' has no built-in Markdown layout; write JSON, or add a Markdown template of your own"
     )]
     MarkdownUnsupported {
         /// The engine.
         engine: &'static str,
     },
     /// The output folder cannot be used.
-    #[error("output folder {path}: {reason}; choose another folder with --out")]
+    #[error("output folder {path}: {reason}; choose another folder")]
     OutputFolder {
         /// The folder.
         path: PathBuf,
@@ -43,7 +43,9 @@ pub enum WriteError {
         source: io::Error,
     },
     /// A template folder holds a template that does not parse.
-    #[error("template {path} does not parse: {source}; fix it or remove it from --template-dir")]
+    #[error(
+        "template {path} does not parse: {source}; fix it or remove it from the template folder"
+    )]
     TemplateSyntax {
         /// The template file.
         path: PathBuf,
@@ -62,9 +64,9 @@ pub enum WriteError {
         #[source]
         source: minijinja::Error,
     },
-    /// Two items of one type have the same slug and `--strict` is on.
+    /// Two items of one type have the same slug and the run is strict.
     #[error(
-        "items '{first_id}' and '{second_id}' of type {content_type} both have the slug '{slug}'; give one a different slug at the provider, or drop --strict to write the second with a suffix"
+        "items '{first_id}' and '{second_id}' of type {content_type} both have the slug '{slug}'; give one a different slug at the provider, or run without strict checks to write the second with a suffix"
     )]
     DuplicateSlug {
         /// The content type.
@@ -76,9 +78,9 @@ pub enum WriteError {
         /// The item that would need a suffix.
         second_id: String,
     },
-    /// An item's slug is not `^[a-z0-9-]+$` and `--strict` is on.
+    /// An item's slug is not `^[a-z0-9-]+$` and the run is strict.
     #[error(
-        "item '{item_id}' has the slug {slug:?}, which is not lowercase letters, digits and hyphens; fix it at the provider, or drop --strict to write it as '{safe}'"
+        "item '{item_id}' has the slug {slug:?}, which is not lowercase letters, digits and hyphens; fix it at the provider, or run without strict checks to write it as '{safe}'"
     )]
     UnsafeSlug {
         /// The item.
@@ -99,12 +101,40 @@ pub enum WriteError {
         message: String,
     },
     /// The state or item cache of a previous run is unreadable.
-    #[error("the previous run's state {path} is unreadable ({message}); run again with --full")]
+    #[error("the previous run's state {path} is unreadable ({message}); run a full sync")]
     State {
         /// The file.
         path: PathBuf,
         /// What is wrong.
         message: String,
+    },
+    /// The output folder holds files content-fetch did not write, and no earlier run claimed
+    /// it. Nothing was changed.
+    #[error(
+        "output folder {path} holds {entries} files or folders that content-fetch did not write; it writes only into an empty folder or one it wrote before, so give it a folder of its own inside, or have it move these aside"
+    )]
+    ForeignOutput {
+        /// The folder.
+        path: PathBuf,
+        /// How many entries it holds.
+        entries: usize,
+    },
+    /// A file in the output folder that content-fetch did not write is where a file of the
+    /// output would go. Nothing was changed.
+    #[error(
+        "{path} is in the way of a file content-fetch writes, and content-fetch did not write it; move it out of the output folder"
+    )]
+    ForeignFile {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Another run holds the output folder's lock.
+    #[error("another content-fetch run{} holds {path}", pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    Locked {
+        /// The output folder.
+        path: PathBuf,
+        /// The process holding the lock, when it could be read.
+        pid: Option<u32>,
     },
 }
 

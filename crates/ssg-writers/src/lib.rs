@@ -13,9 +13,14 @@ pub mod astro;
 pub mod eleventy;
 mod error;
 mod external_sort;
+mod files;
+mod journal;
+mod keys;
+mod merge;
 pub mod next;
 mod paths;
-mod swap;
+mod render;
+mod state;
 mod sync;
 mod templates;
 mod typegen;
@@ -23,7 +28,8 @@ mod typegen;
 use unified_content::ContentType;
 
 pub use error::WriteError;
-pub use sync::{Mode, RunReport, STATE_FILE, SyncRun, WriteOptions};
+pub use state::state_dir;
+pub use sync::{Mode, RunReport, SyncRun, WriteOptions};
 
 /// How one engine lays out its files. The writer owns file names and paths; templates only
 /// decide the bytes inside each file.

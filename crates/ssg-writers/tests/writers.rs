@@ -72,13 +72,10 @@ fn mtimes(dir: &Path) -> BTreeMap<String, SystemTime> {
         .collect()
 }
 
-/// All generated files of one output as one text, the raw item cache left out.
+/// All generated files of one output as one text.
 fn listing(dir: &Path) -> String {
     let mut text = String::new();
     for (rel, bytes) in tree(dir) {
-        if rel == ".content-fetch-items.jsonl" {
-            continue;
-        }
         text.push_str(&format!(
             "===== {rel}\n{}",
             String::from_utf8(bytes).unwrap()
@@ -155,7 +152,8 @@ fn a_failed_fetch_leaves_the_previous_output_exactly_as_it_was() {
 
     assert_eq!(tree(&out), before);
     assert_eq!(mtimes(&out), times);
-    assert_eq!(siblings(dir.path()), vec!["out"]);
+    assert_eq!(siblings(dir.path()), vec![".content-fetch", "out"]);
+    assert_eq!(siblings(&ssg_writers::state_dir(&out)), STATE_FILES);
 }
 
 #[test]
@@ -182,7 +180,11 @@ fn a_failed_render_leaves_the_previous_output_exactly_as_it_was() {
 
     assert_eq!(tree(&out), before);
     assert_eq!(mtimes(&out), times);
-    assert_eq!(siblings(dir.path()), vec!["out", "templates"]);
+    assert_eq!(
+        siblings(dir.path()),
+        vec![".content-fetch", "out", "templates"]
+    );
+    assert_eq!(siblings(&ssg_writers::state_dir(&out)), STATE_FILES);
 }
 
 #[test]
@@ -192,20 +194,36 @@ fn a_killed_run_leaves_the_output_and_the_next_run_cleans_up() {
     run("eleventy", options(&out), &fixture()).unwrap();
     let before = tree(&out);
 
-    // A process killed mid-run never runs its destructors: its staging folder stays behind.
-    let mut sync = SyncRun::begin(engine("eleventy").unwrap(), options(&out)).unwrap();
-    sync.add_page(fixture()[..2].to_vec()).unwrap();
-    std::mem::forget(sync);
-    assert_eq!(tree(&out), before);
-    assert_eq!(siblings(dir.path()).len(), 2);
+    // A process killed mid-run never runs its destructors: its staging folder beside the
+    // output and its run folder in the state folder stay behind (its lock goes with it).
+    plant(
+        &dir.path().join(".out.content-fetch-staging-4242-1a2b"),
+        &[("products.json", "[\n")],
+    );
+    plant(
+        &ssg_writers::state_dir(&out).join("run-4242-1a2b"),
+        &[("spool.jsonl", "{}\n"), ("sort/by-id-0.run", "")],
+    );
+    assert_eq!(
+        siblings(dir.path()).len(),
+        3,
+        "a staging folder beside the output"
+    );
+    assert_eq!(
+        siblings(&ssg_writers::state_dir(&out)).len(),
+        5,
+        "and a run folder"
+    );
 
-    // Killed between the two renames of the portable swap: the old output sits aside.
+    // An output of an earlier version killed between the two renames of its folder swap: the
+    // old output sits aside.
     let aside = dir.path().join(".out.content-fetch-previous");
     std::fs::rename(&out, &aside).unwrap();
 
     run("eleventy", options(&out), &fixture()).unwrap();
     assert_eq!(tree(&out), before);
-    assert_eq!(siblings(dir.path()), vec!["out"]);
+    assert_eq!(siblings(dir.path()), vec![".content-fetch", "out"]);
+    assert_eq!(siblings(&ssg_writers::state_dir(&out)), STATE_FILES);
 }
 
 #[test]
@@ -276,28 +294,13 @@ fn incremental_runs_equal_full_runs_and_touch_only_changed_files() {
             .filter(|rel| !after.contains_key(*rel))
             .collect();
         let expected: (Vec<&str>, Vec<&str>) = match name {
-            "eleventy" => (
-                vec![
-                    ".content-fetch-items.jsonl",
-                    ".content-fetch-state.json",
-                    "articles.json",
-                    "products.json",
-                ],
-                vec![],
-            ),
+            "eleventy" => (vec!["articles.json", "products.json"], vec![]),
             "astro" => (
-                vec![
-                    ".content-fetch-items.jsonl",
-                    ".content-fetch-state.json",
-                    "products/ceramic-mug.json",
-                    "products/new-cap.json",
-                ],
+                vec!["products/ceramic-mug.json", "products/new-cap.json"],
                 vec!["articles/first-harvest.json"],
             ),
             _ => (
                 vec![
-                    ".content-fetch-items.jsonl",
-                    ".content-fetch-state.json",
                     "articles.json",
                     "products.json",
                     "products/ceramic-mug.json",
@@ -362,7 +365,10 @@ fn no_slug_writes_outside_the_output_folder() {
             assert!(text.contains(&format!("\"slug\": \"{safe}\"")), "{id}");
         }
         // Nothing but the output folder exists beside it, and nothing above it.
-        assert_eq!(siblings(&dir.path().join("site")), vec!["out"]);
+        assert_eq!(
+            siblings(&dir.path().join("site")),
+            vec![".content-fetch", "out"]
+        );
         assert_eq!(siblings(dir.path()), vec!["site"]);
         assert_eq!(tree(&out.join("products")).len(), cases.len());
 
@@ -412,7 +418,7 @@ fn duplicate_slugs_get_a_stable_suffix_or_fail_under_strict() {
     opts.strict = true;
     let err = run("astro", opts, &items).unwrap_err();
     assert!(matches!(err, WriteError::DuplicateSlug { .. }), "{err}");
-    assert!(err.to_string().contains("drop --strict"), "{err}");
+    assert!(err.to_string().contains("without strict checks"), "{err}");
 }
 
 #[test]
@@ -435,6 +441,9 @@ fn output_folder_must_be_a_named_folder() {
         "unknown engine 'hugo'; use one of: eleventy, astro, next"
     );
 }
+
+/// What the state folder of an output holds between runs.
+const STATE_FILES: [&str; 4] = ["files.txt", "items.jsonl", "lock", "state.json"];
 
 /// Names in `dir`, sorted.
 fn siblings(dir: &Path) -> Vec<String> {
@@ -561,4 +570,224 @@ fn incremental_runs_keep_suffixed_duplicates_equal_to_a_full_run() {
     all.push(change);
     run("next", options(&full), &all).unwrap();
     assert_eq!(tree(&out), tree(&full));
+}
+
+/// Writes each (relative path, text) under `dir`.
+fn plant(dir: &Path, files: &[(&str, &str)]) {
+    for (rel, text) in files {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+/// Files to plant: (relative path, text).
+type Files = &'static [(&'static str, &'static str)];
+
+/// What users point `--out` at by mistake: a git checkout, Eleventy's `_data`, Astro's
+/// `src/content`, as (engine, folder, files in it).
+const FOREIGN: [(&str, &str, Files); 3] = [
+    (
+        "eleventy",
+        "site",
+        &[
+            ("README.md", "# My site\n"),
+            ("node_modules/@11ty/eleventy/package.json", "{}\n"),
+            (".git/HEAD", "ref: refs/heads/main\n"),
+            ("index.njk", "{{ fetched.products | length }}\n"),
+        ],
+    ),
+    (
+        "eleventy",
+        "_data",
+        &[("site.json", "{\"title\": \"My site\"}\n")],
+    ),
+    (
+        "astro",
+        "src/content",
+        &[
+            ("blog/first.md", "---\ntitle: First\n---\nHello\n"),
+            ("blog/second.md", "---\ntitle: Second\n---\nAgain\n"),
+        ],
+    ),
+];
+
+#[test]
+fn a_first_run_refuses_a_folder_of_someone_elses_files_and_deletes_nothing() {
+    for (name, rel, files) in FOREIGN {
+        for mode in [Mode::Full, Mode::Incremental] {
+            let dir = tempfile::tempdir().unwrap();
+            let out = dir.path().join(rel);
+            plant(&out, files);
+            let before = tree(dir.path());
+            let mut opts = options(&out);
+            opts.mode = mode;
+            let err = run(name, opts, &fixture()).unwrap_err();
+            assert!(
+                matches!(&err, WriteError::ForeignOutput { path, .. } if path == &out),
+                "{name} {rel}: {err}"
+            );
+            let message = err.to_string();
+            assert!(message.contains(&out.display().to_string()), "{message}");
+            assert!(
+                !message.contains("--"),
+                "no CLI flags in a library: {message}"
+            );
+            assert_eq!(
+                tree(dir.path()),
+                before,
+                "{name} {rel}: nothing deleted or added"
+            );
+        }
+    }
+}
+
+#[test]
+fn force_moves_someone_elses_files_aside_into_a_timestamped_folder() {
+    for (name, rel, files) in FOREIGN {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join(rel);
+        plant(&out, files);
+        let planted = tree(&out);
+        let mut opts = options(&out);
+        opts.force = true;
+        let mut sync = SyncRun::begin(engine(name).unwrap(), opts).unwrap();
+        let aside = sync.moved_aside().expect("files were moved").to_path_buf();
+        sync.add_page(fixture()).unwrap();
+        sync.commit().unwrap();
+
+        assert_eq!(aside.parent(), out.parent());
+        let aside_name = aside.file_name().unwrap().to_string_lossy().into_owned();
+        let prefix = format!(
+            "{}.content-fetch-moved-",
+            out.file_name().unwrap().to_string_lossy()
+        );
+        assert!(aside_name.starts_with(&prefix), "{aside_name}");
+        assert_eq!(
+            tree(&aside),
+            planted,
+            "{name} {rel}: every file kept, aside"
+        );
+        let fresh = dir.path().join("fresh");
+        run(name, options(&fresh), &fixture()).unwrap();
+        assert_eq!(tree(&out), tree(&fresh), "{name} {rel}");
+    }
+}
+
+#[test]
+fn runs_remove_only_files_that_earlier_runs_wrote() {
+    for name in ssg_writers::engine_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        run(name, options(&out), &fixture()).unwrap();
+        // The user adds files to the folder after the first run.
+        let own = [
+            ("notes.txt", "mine\n"),
+            ("products/hand-made.json", "{\"id\": \"mine\"}\n"),
+        ];
+        plant(&out, &own);
+
+        let mut fewer = fixture();
+        let dropped = fewer.remove(0);
+        run(name, options(&out), &fewer).unwrap();
+        let mut gone = fewer[0].clone();
+        gone.status = ContentStatus::Deleted;
+        gone.updated_at = "2026-03-01T00:00:00Z".parse().unwrap();
+        gone.synced_at = "2026-03-01T00:00:05Z".parse().unwrap();
+        let mut opts = options(&out);
+        opts.mode = Mode::Incremental;
+        run(name, opts, &[gone]).unwrap();
+
+        let after = tree(&out);
+        for (rel, text) in own {
+            assert_eq!(
+                after.get(rel).map(Vec::as_slice),
+                Some(text.as_bytes()),
+                "{name}: {rel}"
+            );
+        }
+        if name != "eleventy" {
+            assert!(
+                !after.contains_key(&format!("products/{}.json", dropped.slug)),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_second_run_into_one_folder_waits_for_the_lock_or_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    run("astro", options(&out), &fixture()).unwrap();
+    let mut changed = fixture();
+    changed[0].title = "Changed".into();
+
+    let mut first = SyncRun::begin(engine("astro").unwrap(), options(&out)).unwrap();
+    let err = SyncRun::begin(engine("astro").unwrap(), options(&out))
+        .err()
+        .unwrap();
+    let pid = std::process::id();
+    assert!(
+        matches!(err, WriteError::Locked { pid: Some(p), .. } if p == pid),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "another content-fetch run (pid {pid}) holds {}",
+            out.display()
+        )
+    );
+
+    // A run that may wait goes on once the first one is done, and builds on its output.
+    let waiting = std::thread::spawn({
+        let (out, changed) = (out.clone(), changed.clone());
+        move || {
+            let mut opts = options(&out);
+            opts.wait_lock = Some(std::time::Duration::from_secs(60));
+            run("astro", opts, &changed)
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    first.add_page(fixture()).unwrap();
+    first.commit().unwrap();
+    waiting.join().unwrap().unwrap();
+    let expected = dir.path().join("expected");
+    run("astro", options(&expected), &changed).unwrap();
+    assert_eq!(tree(&out), tree(&expected));
+
+    // Many at once, half of them waiting: each one is correct or cleanly refused.
+    let runs: Vec<_> = (0..6)
+        .map(|i| {
+            let out = out.clone();
+            std::thread::spawn(move || {
+                let mut opts = options(&out);
+                opts.mode = if i % 3 == 0 {
+                    Mode::Incremental
+                } else {
+                    Mode::Full
+                };
+                opts.wait_lock = (i % 2 == 0).then(|| std::time::Duration::from_secs(60));
+                run("next", opts, &fixture())
+            })
+        })
+        .collect();
+    let mut refused = 0;
+    for handle in runs {
+        match handle.join().unwrap() {
+            Ok(_) => {}
+            Err(WriteError::Locked { .. }) => refused += 1,
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert!(refused <= 3, "only runs that may not wait are refused");
+    let expected = dir.path().join("expected-next");
+    run("next", options(&expected), &fixture()).unwrap();
+    assert_eq!(tree(&out), tree(&expected));
+    assert_eq!(
+        siblings(dir.path()),
+        vec![".content-fetch", "expected", "expected-next", "out"]
+    );
+    assert_eq!(siblings(&ssg_writers::state_dir(&out)), STATE_FILES);
 }

@@ -1,0 +1,270 @@
+//! The output files of one run: which are new or changed (staged and journaled), which stay
+//! as they are, which earlier runs wrote and this one does not (deleted), and which belong to
+//! someone else (never touched).
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::WriteError;
+use crate::journal::Journal;
+use crate::paths::join_inside;
+use crate::state::Owned;
+
+/// The files of one run's output, as they are decided.
+pub(crate) struct Files {
+    out: PathBuf,
+    staging: PathBuf,
+    journal: Journal,
+    /// Every file this run's output holds, one per line: the next run's [`Owned`] list.
+    manifest: BufWriter<File>,
+    manifest_path: PathBuf,
+    /// Prints of the files this run's output holds, to find two items mapping to one file and
+    /// the files to delete. Eight bytes a file: a collision can only keep a stale file, never
+    /// delete one.
+    claimed: HashSet<u64>,
+    owned: Owned,
+    /// Prints of the files earlier runs wrote, sorted, when they are listed.
+    owned_prints: Vec<u64>,
+    /// Files written (new or changed), unchanged, and bytes written.
+    pub(crate) written: usize,
+    pub(crate) unchanged: usize,
+    pub(crate) bytes: u64,
+}
+
+fn print(rel: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    rel.hash(&mut hasher);
+    hasher.finish()
+}
+
+impl Files {
+    /// The files of a run writing `out` through `staging`, with its manifest at
+    /// `manifest_path`, knowing which files earlier runs wrote.
+    pub(crate) fn new(
+        out: &Path,
+        staging: &Path,
+        journal: Journal,
+        manifest_path: PathBuf,
+        owned: Owned,
+    ) -> Result<Files, WriteError> {
+        let mut owned_prints = Vec::new();
+        if let Owned::Listed(list) = &owned {
+            each_line(list, &mut |rel| {
+                owned_prints.push(print(rel));
+                Ok(())
+            })?;
+        }
+        owned_prints.sort_unstable();
+        let manifest = File::create(&manifest_path)
+            .map_err(|e| WriteError::io("create", &manifest_path, e))?;
+        Ok(Files {
+            out: out.to_path_buf(),
+            staging: staging.to_path_buf(),
+            journal,
+            manifest: BufWriter::new(manifest),
+            manifest_path,
+            claimed: HashSet::new(),
+            owned,
+            owned_prints,
+            written: 0,
+            unchanged: 0,
+            bytes: 0,
+        })
+    }
+
+    /// The output has the folder `rel`, even when empty.
+    pub(crate) fn folder(&mut self, rel: &str) -> Result<(), WriteError> {
+        let dir = join_inside(&self.staging, rel);
+        std::fs::create_dir_all(&dir).map_err(|e| WriteError::io("create", &dir, e))?;
+        self.journal.folder(rel);
+        Ok(())
+    }
+
+    /// Records `rel` as a file of this run's output; a second item mapping to it is an error,
+    /// never an overwrite.
+    fn claim(&mut self, rel: &str) -> Result<(), WriteError> {
+        if !self.claimed.insert(print(rel)) {
+            return Err(WriteError::io(
+                "write",
+                join_inside(&self.out, rel),
+                io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    "two items map to this file (a suffixed duplicate slug equals another item's slug); change one slug at the provider",
+                ),
+            ));
+        }
+        writeln!(self.manifest, "{rel}")
+            .map_err(|e| WriteError::io("write", &self.manifest_path, e))
+    }
+
+    /// Refuses to replace a file at `rel` that no earlier run wrote.
+    fn check_ours(&self, rel: &str) -> Result<(), WriteError> {
+        let old = join_inside(&self.out, rel);
+        let ours = match self.owned {
+            Owned::Everything => true,
+            Owned::Listed(_) => self.owned_prints.binary_search(&print(rel)).is_ok(),
+        };
+        if !ours && std::fs::symlink_metadata(&old).is_ok() {
+            return Err(WriteError::ForeignFile { path: old });
+        }
+        Ok(())
+    }
+
+    /// The file `rel` holds `bytes`: staged when the output's differs, else left as it is
+    /// (modification time included).
+    pub(crate) fn put(&mut self, rel: &str, bytes: &[u8]) -> Result<(), WriteError> {
+        self.claim(rel)?;
+        let old = join_inside(&self.out, rel);
+        let same = std::fs::metadata(&old).is_ok_and(|m| m.len() == bytes.len() as u64)
+            && std::fs::read(&old).is_ok_and(|b| b == bytes);
+        if same {
+            self.unchanged += 1;
+            return Ok(());
+        }
+        self.check_ours(rel)?;
+        let path = join_inside(&self.staging, rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| WriteError::io("create", parent, e))?;
+        }
+        std::fs::write(&path, bytes).map_err(|e| WriteError::io("write", &path, e))?;
+        self.journal.rename(rel)?;
+        self.written += 1;
+        self.bytes += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Keeps the output's file `rel` as it is, without rendering it, when it is there.
+    pub(crate) fn keep(&mut self, rel: &str) -> Result<bool, WriteError> {
+        if !std::fs::metadata(join_inside(&self.out, rel)).is_ok_and(|m| m.is_file()) {
+            return Ok(false);
+        }
+        self.claim(rel)?;
+        self.unchanged += 1;
+        Ok(true)
+    }
+
+    /// Creates the staged file `rel`, for a file written as a stream; [`Files::settle`] it
+    /// when complete.
+    pub(crate) fn create(&self, rel: &str) -> Result<BufWriter<File>, WriteError> {
+        let path = join_inside(&self.staging, rel);
+        File::create(&path)
+            .map(BufWriter::new)
+            .map_err(|e| WriteError::io("create", &path, e))
+    }
+
+    /// After the staged file `rel` is complete: keeps the output's file instead when the bytes
+    /// are equal.
+    pub(crate) fn settle(&mut self, rel: &str) -> Result<(), WriteError> {
+        self.claim(rel)?;
+        let new = join_inside(&self.staging, rel);
+        if same_bytes(&join_inside(&self.out, rel), &new) {
+            std::fs::remove_file(&new).map_err(|e| WriteError::io("remove", &new, e))?;
+            self.unchanged += 1;
+            return Ok(());
+        }
+        self.check_ours(rel)?;
+        let len = std::fs::metadata(&new)
+            .map_err(|e| WriteError::io("read", &new, e))?
+            .len();
+        self.journal.rename(rel)?;
+        self.written += 1;
+        self.bytes += len;
+        Ok(())
+    }
+
+    /// Journals the deletion of every file earlier runs wrote that this run's output does not
+    /// hold, then commits the journal with the state files to move into `state`. Returns how
+    /// many files go.
+    pub(crate) fn commit(
+        mut self,
+        state: &Path,
+        state_files: &[&str],
+    ) -> Result<usize, WriteError> {
+        self.manifest
+            .flush()
+            .map_err(|e| WriteError::io("write", &self.manifest_path, e))?;
+        let (claimed, journal) = (&self.claimed, &mut self.journal);
+        let mut check = |rel: &str| match claimed.contains(&print(rel)) {
+            true => Ok(()),
+            false => journal.delete(rel),
+        };
+        match &self.owned {
+            Owned::Listed(list) => each_line(list, &mut check)?,
+            Owned::Everything => each_file(&self.out, "", &mut check)?,
+        }
+        let deletes = self.journal.deletes;
+        self.journal.commit(state, state_files)?;
+        Ok(deletes)
+    }
+}
+
+/// Calls `f` with every line of `path`; a missing file has none.
+fn each_line(
+    path: &Path,
+    f: &mut dyn FnMut(&str) -> Result<(), WriteError>,
+) -> Result<(), WriteError> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(WriteError::io("read", path, e)),
+    };
+    for line in BufReader::new(file).lines() {
+        let line = line.map_err(|e| WriteError::io("read", path, e))?;
+        if !line.is_empty() {
+            f(&line)?;
+        }
+    }
+    Ok(())
+}
+
+/// Calls `f` with the path (relative to the walk's start, `/`-separated) of every file under
+/// `dir`.
+fn each_file(
+    dir: &Path,
+    prefix: &str,
+    f: &mut dyn FnMut(&str) -> Result<(), WriteError>,
+) -> Result<(), WriteError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(WriteError::io("read folder", dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| WriteError::io("read folder", dir, e))?;
+        let rel = format!("{prefix}{}", entry.file_name().to_string_lossy());
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            each_file(&entry.path(), &format!("{rel}/"), f)?;
+        } else {
+            f(&rel)?;
+        }
+    }
+    Ok(())
+}
+
+fn same_bytes(a: &Path, b: &Path) -> bool {
+    let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) else {
+        return false;
+    };
+    if ma.len() != mb.len() {
+        return false;
+    }
+    let (Ok(fa), Ok(fb)) = (File::open(a), File::open(b)) else {
+        return false;
+    };
+    let (mut ra, mut rb) = (BufReader::new(fa), BufReader::new(fb));
+    let (mut ba, mut bb) = ([0u8; 64 * 1024], [0u8; 64 * 1024]);
+    loop {
+        let Ok(n) = ra.read(&mut ba) else {
+            return false;
+        };
+        if n == 0 {
+            return true;
+        }
+        if rb.read_exact(&mut bb[..n]).is_err() || ba[..n] != bb[..n] {
+            return false;
+        }
+    }
+}
