@@ -21,16 +21,22 @@
 //! - Delivery id: the `x-contentful-idempotency-key` header.
 //! - Fields are read in `locale`, falling back to `default_locale`. Entries map their
 //!   `sys.contentType.sys.id` through `content_type_map` (default `blogPost`, `post`, `article`
-//!   → article, `page` → page, `product` → product); unmapped types are ignored. `title`
-//!   (or `name`), `slug`, `body` (or `content`; Rich Text is rendered to HTML and kept raw in
-//!   `provider_data.rich_text`, a string is kept as Markdown), `description` (or `excerpt`,
-//!   `summary`), `tags` plus the ids of `metadata.tags`, and `featuredImage` (or `heroImage`,
-//!   `image`, `coverImage`) when the link is resolved in the payload; a `price` field (number
-//!   or decimal string) when `currency` is set. Published assets become `media` items with
-//!   their URL, size, dimensions and MIME type.
+//!   → article, `page` → page, `product` → product); unmapped types are ignored.
+//! - Fields: `field_map` says which Contentful fields fill which unified fields, as
+//!   `unified=contentfulField` pairs with `|` between alternatives, first present wins; each
+//!   pair replaces that field's defaults. The defaults: `title=title|name`, `slug=slug`,
+//!   `body=body|content`, `description=description|excerpt|summary`,
+//!   `featured_image=featuredImage|heroImage|image|coverImage` (when the link is resolved in
+//!   the payload), `tags=tags` (plus the ids of `metadata.tags`) and `price=price` (a number
+//!   or decimal string, read when `currency` is set). Rich Text is rendered in any mapped
+//!   field: to HTML in `body` (its raw document kept in `provider_data.rich_text`) and
+//!   `description` (raw in `provider_data.fields`), to its plain text in `title` and `slug`;
+//!   a string `body` is kept as Markdown. Published assets become `media` items with their
+//!   URL, size, dimensions and MIME type.
 //!
 //! Settings: `locale` (required), `default_locale`, `signing_secret`, `webhook_path`,
-//! `max_age_secs`, `webhook_secret`, `secret_header`, `content_type_map`, `currency`.
+//! `max_age_secs`, `webhook_secret`, `secret_header`, `content_type_map`, `field_map`,
+//! `currency`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -45,11 +51,15 @@ use unified_content::{
 use crate::change::{Change, Normalized};
 use crate::error::{AdapterError, ConfigError, SignatureError};
 use crate::fields::{TypeMap, currency, json_body, price, seconds, text, timestamp};
-use crate::rich_text::to_html;
+use crate::rich_text::{to_html, to_plain_text};
 use crate::secret::Secret;
 use crate::settings::Settings;
 use crate::signature::{check_fresh, constant_time_eq, hmac_sha256};
 use crate::{ProviderAdapter, WebhookRequest};
+
+mod field_map;
+
+use field_map::{FieldMap, UnifiedField};
 
 const NAME: &str = "contentful";
 const TOPIC_HEADER: &str = "x-contentful-topic";
@@ -100,6 +110,7 @@ pub struct ContentfulAdapter {
     locale: String,
     default_locale: String,
     types: TypeMap,
+    field_map: FieldMap,
     currency: Option<String>,
 }
 
@@ -178,6 +189,7 @@ impl ContentfulAdapter {
             locale,
             default_locale,
             types: TypeMap::from_settings(settings, "content_type_map", DEFAULT_TYPES)?,
+            field_map: FieldMap::from_settings(settings)?,
             currency: currency(settings)?,
         })
     }
@@ -189,6 +201,24 @@ impl ContentfulAdapter {
             .get(&self.locale)
             .or_else(|| localized.get(&self.default_locale))
             .filter(|v| !v.is_null())
+    }
+
+    /// The first of the Contentful fields mapped to `field` that `read` takes, with its id.
+    fn mapped<'a, T>(
+        &'a self,
+        resource: &'a Value,
+        field: UnifiedField,
+        read: impl Fn(&'a Value) -> Option<T>,
+    ) -> Option<(&'a str, T)> {
+        self.field_map
+            .ids(field)
+            .iter()
+            .find_map(|id| Some((id.as_str(), read(self.field(resource, id)?)?)))
+    }
+
+    /// A Rich Text document as HTML, with the assets the payload resolves.
+    fn html(&self, document: &Value) -> String {
+        to_html(document, &|target| self.media_asset(target))
     }
 
     /// Every field resolved to one locale.
@@ -296,60 +326,68 @@ impl ContentfulAdapter {
                     return Ok(None);
                 };
                 provider_data.insert("content_type_id".into(), json!(type_id));
-                let title = text(self.field(resource, "title"))
-                    .or_else(|| text(self.field(resource, "name")))
-                    .unwrap_or(&id)
-                    .to_string();
-                let slug =
-                    text(self.field(resource, "slug")).map_or_else(|| slugify(&title), slugify);
-                let body_field = ["body", "content"]
-                    .into_iter()
-                    .find_map(|k| Some((k, self.field(resource, k)?)));
-                let body = match body_field {
-                    Some((key, doc))
-                        if doc.get("nodeType").and_then(Value::as_str) == Some("document") =>
-                    {
+                let plain = |v: &Value| match rich_text(v) {
+                    Some(doc) => Some(to_plain_text(doc)).filter(|t| !t.is_empty()),
+                    None => text(Some(v)).map(str::to_string),
+                };
+                let title = self
+                    .mapped(resource, UnifiedField::Title, plain)
+                    .map_or_else(|| id.clone(), |(_, t)| t);
+                let slug = self
+                    .mapped(resource, UnifiedField::Slug, plain)
+                    .map_or_else(|| slugify(&title), |(_, s)| slugify(&s));
+                let body = match self.mapped(resource, UnifiedField::Body, Some) {
+                    Some((key, doc)) if rich_text(doc).is_some() => {
                         // Kept once, under its own key, rather than twice.
                         if let Some(Value::Object(fields)) = provider_data.get_mut("fields") {
                             fields.remove(key);
                         }
                         provider_data.insert("rich_text".into(), doc.clone());
-                        Some(to_html(doc, &|target| self.media_asset(target)))
+                        Some(self.html(doc))
                     }
                     Some((_, Value::String(markdown))) => Some(markdown.clone()),
                     _ => None,
                 };
-                let featured_image = ["featuredImage", "heroImage", "image", "coverImage"]
-                    .into_iter()
-                    .find_map(|k| self.field(resource, k))
-                    .and_then(|link| self.media_asset(link));
+                // Rich Text in a description is rendered as the body is; its raw document
+                // stays in `provider_data.fields`.
+                let description = self
+                    .mapped(resource, UnifiedField::Description, |v| {
+                        match rich_text(v) {
+                            Some(doc) => Some(self.html(doc)).filter(|h| !h.is_empty()),
+                            None => text(Some(v)).map(str::to_string),
+                        }
+                    })
+                    .map(|(_, d)| d);
+                let featured_image = self
+                    .mapped(resource, UnifiedField::FeaturedImage, Some)
+                    .and_then(|(_, link)| self.media_asset(link));
                 let mut tags: Vec<String> = self
-                    .field(resource, "tags")
-                    .and_then(Value::as_array)
-                    .map(|t| {
+                    .mapped(resource, UnifiedField::Tags, Value::as_array)
+                    .map(|(_, t)| {
                         t.iter()
                             .filter_map(|t| text(Some(t)).map(str::to_string))
                             .collect()
                     })
                     .unwrap_or_default();
                 tags.extend(metadata_tags(resource));
+                let price = match self.mapped(resource, UnifiedField::Price, Some) {
+                    Some((key, value)) => price(
+                        Some(value),
+                        self.currency.as_deref(),
+                        &format!("$.fields.{key}"),
+                    )?,
+                    None => None,
+                };
                 UnifiedContent {
                     title,
                     slug,
                     content_type,
-                    description: ["description", "excerpt", "summary"]
-                        .into_iter()
-                        .find_map(|k| text(self.field(resource, k)))
-                        .map(str::to_string),
+                    description,
                     body,
                     images: featured_image.iter().cloned().collect(),
                     featured_image,
                     tags,
-                    price: price(
-                        self.field(resource, "price"),
-                        self.currency.as_deref(),
-                        "$.fields.price",
-                    )?,
+                    price,
                     ..self.blank(id, status, created_at, updated_at, request)
                 }
             }
@@ -441,6 +479,11 @@ fn sys_id(resource: &Value) -> Result<String, AdapterError> {
             path: "$.sys.id".into(),
             message: "missing".into(),
         })
+}
+
+/// A field's value when it is a Rich Text document.
+fn rich_text(value: &Value) -> Option<&Value> {
+    (value.get("nodeType").and_then(Value::as_str) == Some("document")).then_some(value)
 }
 
 /// The ids of the entry's Contentful tags (`metadata.tags[].sys.id`).

@@ -6,7 +6,8 @@
 //! underline (`<u>`), code, superscript, subscript and strikethrough. Embedded assets render as
 //! images or links when the caller can resolve the link (a webhook carries only its id);
 //! embedded entries are skipped, and the raw document stays in `provider_data`. Every text and
-//! attribute is HTML-escaped; unsafe link schemes are dropped.
+//! attribute is HTML-escaped; unsafe link schemes are dropped. [`to_plain_text`] gives the
+//! text alone, for fields such as a title.
 
 use serde_json::Value;
 use unified_content::MediaAsset;
@@ -19,6 +20,36 @@ pub fn to_html(document: &Value, resolve: &dyn Fn(&Value) -> Option<MediaAsset>)
     let mut out = String::new();
     push_children(&mut out, document, resolve);
     out
+}
+
+/// The text of a Rich Text document without markup, for fields that hold plain text (a
+/// title, a slug): text nodes joined, blocks separated by a space, whitespace collapsed.
+pub fn to_plain_text(document: &Value) -> String {
+    let mut out = String::new();
+    push_plain(&mut out, document);
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn push_plain(out: &mut String, node: &Value) {
+    if let Some(value) = node.get("value").and_then(Value::as_str) {
+        out.push_str(value);
+    }
+    for child in node
+        .get("content")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        push_plain(out, child);
+    }
+    // Inline nodes run on; blocks end a word.
+    let node_type = node.get("nodeType").and_then(Value::as_str).unwrap_or("");
+    if !matches!(
+        node_type,
+        "text" | "hyperlink" | "entry-hyperlink" | "asset-hyperlink" | "resource-hyperlink"
+    ) {
+        out.push(' ');
+    }
 }
 
 fn push_children(out: &mut String, node: &Value, resolve: &dyn Fn(&Value) -> Option<MediaAsset>) {

@@ -83,6 +83,11 @@ fn signed_headers(
 }
 
 async fn deliver(topic: &str, file: &str) -> Vec<Change> {
+    deliver_to(&adapter(), topic, file).await
+}
+
+/// A signed delivery of `file` to `adapter`, checked and normalized.
+async fn deliver_to(adapter: &ContentfulAdapter, topic: &str, file: &str) -> Vec<Change> {
     let body = fixture(file);
     let headers = signed_headers(
         SIGNING_SECRET,
@@ -96,7 +101,6 @@ async fn deliver(topic: &str, file: &str) -> Vec<Change> {
         body: &body,
         received_at: received_at(),
     };
-    let adapter = adapter();
     adapter.verify(&request).await.unwrap();
     let normalized = adapter.normalize(&request).await.unwrap();
     assert_eq!(normalized.event, topic);
@@ -467,4 +471,80 @@ fn configuration_is_checked_up_front() {
     ))
     .unwrap_err();
     assert!(bad_path.to_string().contains("webhook_path"), "{bad_path}");
+}
+
+fn adapter_with(extra: &[(&str, &str)]) -> ContentfulAdapter {
+    let mut table = vec![("locale", "en-US"), ("signing_secret", SIGNING_SECRET)];
+    table.extend_from_slice(extra);
+    ContentfulAdapter::new(&Settings::from_table("contentful", table)).unwrap()
+}
+
+const RICH_DESCRIPTION: &str = "<p>Soft, <b>organic</b> cotton, knitted in Portugal.</p>\
+    <ul><li><p>180 g/m²</p></li><li><p>See the \
+    <a href=\"https://shop.example.test/size-guide\">size guide</a>.</p></li></ul>";
+
+#[tokio::test]
+async fn rich_text_in_a_description_is_rendered() {
+    // A product whose only Rich Text field is `description`, with the default field map.
+    let topic = "ContentManagement.Entry.publish";
+    let item =
+        only_upsert(deliver_to(&adapter_with(&[]), topic, "entry_rich_description.json").await);
+    assert_eq!(item.content_type, ContentType::Product);
+    assert_eq!(item.description.as_deref(), Some(RICH_DESCRIPTION));
+    assert_eq!(item.body, None);
+    // The raw document stays with the other fields.
+    assert_eq!(
+        item.provider_data["fields"]["description"]["nodeType"],
+        "document"
+    );
+    // No `title` or `name` field: the id stands in.
+    assert_eq!(item.title, "6dbjWqNd9SqccegcqYq224");
+    item.validate().unwrap();
+}
+
+#[tokio::test]
+async fn field_map_names_the_contentful_fields_of_each_unified_field() {
+    let adapter = adapter_with(&[
+        (
+            "field_map",
+            "title=productName, featured_image=featuredProductImage, body=description, \
+             description=summary|teaser",
+        ),
+        ("currency", "EUR"),
+    ]);
+    let topic = "ContentManagement.Entry.publish";
+    let item = only_upsert(deliver_to(&adapter, topic, "entry_rich_description.json").await);
+    assert_eq!(item.title, "Organic Cotton Tee");
+    assert_eq!(item.slug, "organic-cotton-tee");
+    // Mapped to body, the Rich Text renders there and is kept raw once, as `rich_text`.
+    assert_eq!(item.body.as_deref(), Some(RICH_DESCRIPTION));
+    assert_eq!(item.description, None);
+    assert_eq!(item.provider_data["rich_text"]["nodeType"], "document");
+    assert!(item.provider_data["fields"].get("description").is_none());
+    assert_eq!(item.price.unwrap().amount.to_string(), "29.99");
+    assert_eq!(item.tags, ["apparel"]);
+
+    // Rich Text mapped to a plain-text field gives its text.
+    let adapter = adapter_with(&[("field_map", "title=description")]);
+    let item = only_upsert(deliver_to(&adapter, topic, "entry_rich_description.json").await);
+    assert_eq!(
+        item.title,
+        "Soft, organic cotton, knitted in Portugal. 180 g/m² See the size guide."
+    );
+
+    for bad in ["headline=productName", "body", "body=|"] {
+        let err = ContentfulAdapter::new(&Settings::from_table(
+            "contentful",
+            [
+                ("locale", "en-US"),
+                ("signing_secret", SIGNING_SECRET),
+                ("field_map", bad),
+            ],
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Invalid { setting, .. } if *setting == "field_map"),
+            "{bad}: {err}"
+        );
+    }
 }
