@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use unified_content::{ContentType, Timestamp, slugify};
+use unified_content::{ContentType, Version, slugify};
 
 /// The fields of an item that place it.
 #[derive(Deserialize)]
@@ -48,8 +48,8 @@ pub(crate) struct Key {
 
 /// The length of [`Key::meta`]: source, deleted, written, offset (8), len (4).
 pub(crate) const META_LEN: usize = 15;
-/// The length of an encoded `updated_at`: seconds (8) and nanoseconds (4).
-pub(crate) const VERSION_LEN: usize = 12;
+/// The length of an encoded [`Version`], the one newest-wins order shared with snapshots.
+pub(crate) const VERSION_LEN: usize = Version::BYTES;
 
 impl Key {
     pub(crate) fn new(content_type: ContentType, slug: &str, id: &str) -> Key {
@@ -135,15 +135,6 @@ pub(crate) fn type_rank(content_type: ContentType) -> u8 {
         .iter()
         .position(|t| *t == content_type)
         .expect("ALL lists every type") as u8
-}
-
-/// A received version as bytes whose tuple order is the timestamps' order.
-pub(crate) fn version(updated_at: Timestamp) -> [u8; VERSION_LEN] {
-    let mut bytes = [0; VERSION_LEN];
-    // Offset binary: unsigned big-endian bytes compare as the signed seconds do.
-    bytes[..8].copy_from_slice(&(updated_at.timestamp() as u64 ^ (1 << 63)).to_be_bytes());
-    bytes[8..].copy_from_slice(&updated_at.timestamp_subsec_nanos().to_be_bytes());
-    bytes
 }
 
 /// A 128-bit fingerprint of an id: the fixed-size key that brings an id's versions together

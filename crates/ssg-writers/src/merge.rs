@@ -28,8 +28,8 @@ pub(crate) fn placements(
     let mut placed = ExternalSort::new(sort_dir.to_path_buf(), "placed", limits);
     // The records of one id print arrive together: this run's versions in arrival order,
     // then the previous run's (pushed last, and the sort is stable). The newest received
-    // version wins, the later one on a tie; any received version supersedes the previous
-    // run's item.
+    // version wins (`Version` bytes compare as versions do; the later one on a tie, as
+    // `Version::replaces` says); any received version supersedes the previous run's item.
     let mut by_id = by_id.finish()?;
     let mut current: Option<Vec<u8>> = None;
     let mut newest: Option<Vec<u8>> = None;

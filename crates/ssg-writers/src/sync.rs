@@ -12,7 +12,7 @@ use unified_content::{SCHEMA_VERSION, Timestamp, UnifiedContent};
 use crate::external_sort::{ExternalSort, Limits};
 use crate::files::Files;
 use crate::journal::{self, Journal, remove_tree};
-use crate::keys::{Key, id_print, version};
+use crate::keys::{Key, id_print};
 use crate::render::{Inputs, Writer};
 use crate::state::{FILES_FILE, ITEMS_FILE, Previous, STATE_FILE, State, StateDir};
 use crate::templates::Templates;
@@ -241,7 +241,7 @@ impl SyncRun {
                 )
             })?;
             key.deleted = item.is_deleted();
-            let record = key.record(Some(version(item.updated_at)));
+            let record = key.record(Some(item.version().to_bytes()));
             self.by_id.push(&id_print(&item.id), &record)?;
         }
         Ok(())

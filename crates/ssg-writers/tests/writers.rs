@@ -791,3 +791,19 @@ fn a_second_run_into_one_folder_waits_for_the_lock_or_is_refused_at_once() {
     );
     assert_eq!(siblings(&ssg_writers::state_dir(&out)), STATE_FILES);
 }
+
+#[test]
+fn of_two_versions_with_one_updated_at_the_later_synced_at_wins() {
+    let base = fixture()[1].clone();
+    let mut later = base.clone();
+    later.title = "Stored later".into();
+    later.synced_at = "2026-06-01T00:01:00Z".parse().unwrap();
+    let mut base = base;
+    base.synced_at = "2026-06-01T00:00:00Z".parse().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // The later-stored version arrives first: `Version` orders by synced_at on a tie.
+    run("astro", options(&out), &[later, base.clone()]).unwrap();
+    let text = std::fs::read_to_string(out.join(format!("products/{}.json", base.slug))).unwrap();
+    assert!(text.contains("\"title\": \"Stored later\""), "{text}");
+}
