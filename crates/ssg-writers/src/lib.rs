@@ -30,6 +30,7 @@ use unified_content::ContentType;
 pub use error::WriteError;
 pub use state::state_dir;
 pub use sync::{Mode, RunReport, SyncRun, WriteOptions};
+pub use typegen::typescript_declarations;
 
 /// How one engine lays out its files. The writer owns file names and paths; templates only
 /// decide the bytes inside each file.

@@ -154,7 +154,7 @@ fn omit(value: Value, names: Vec<String>) -> Result<Value, Error> {
 }
 
 /// `text | doc`: text safe inside a `/** ... */` comment, on one line.
-fn doc(text: String) -> String {
+pub(crate) fn doc(text: String) -> String {
     text.split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::WriteError;
+use crate::templates::doc;
 
 /// One named type: an object with fields, or an alias such as an enum.
 #[derive(Debug, Serialize)]
@@ -59,6 +60,35 @@ pub(crate) fn generate(schema: &Value) -> Result<Vec<TypeDef>, WriteError> {
         out.push(type_def(&name, &defs[&name], &format!("/$defs/{name}"))?);
     }
     out.push(type_def(&root_name, schema, "")?);
+    Ok(out)
+}
+
+/// TypeScript declarations of the model (`export type UnifiedContent = { ... }` and every type
+/// it uses), for packages that hand the model to JavaScript without writing engine files,
+/// such as the Node addon's `model.d.ts`.
+pub fn typescript_declarations() -> Result<String, WriteError> {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for t in generate(&unified_content::json_schema())? {
+        let _ = write!(out, "\n/** {} */\nexport type {} = ", doc(t.description), t.name);
+        if t.fields.is_empty() {
+            out.push_str(&t.ts);
+        } else {
+            out.push('{');
+            for f in t.fields {
+                let optional = if f.optional { "?" } else { "" };
+                let _ = write!(
+                    out,
+                    "\n  /** {} */\n  {}{optional}: {};",
+                    doc(f.description),
+                    f.name,
+                    f.ts
+                );
+            }
+            out.push_str("\n}");
+        }
+        out.push_str(";\n");
+    }
     Ok(out)
 }
 
