@@ -23,10 +23,9 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use content_fetch::{
     ContentSource, ErrorKind, Feed, FetchError, FetchOptions, FetchSummary, Request, RunError,
-    Setting, Snapshot, SourceKind, parse_duration,
+    Setting, Snapshot, SnapshotWriter, SourceKind, parse_duration,
 };
 use indicatif::{ProgressBar, ProgressStyle};
-use unified_content::UnifiedContent;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -474,27 +473,39 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Snapshot(SnapshotCommand::Pull { out })) => {
             let options = common.fetch_options()?;
-            let mut items: Vec<UnifiedContent> = Vec::new();
-            let summary = consume(common, &options, false, &mut |feed| {
+            let mut snapshot = SnapshotWriter::create(out)?;
+            let mut summary = consume(common, &options, false, &mut |feed| {
                 match feed {
-                    Feed::Restart => items.clear(),
-                    Feed::Page(page) => items.extend(page.items),
+                    Feed::Restart => snapshot.restart()?,
+                    Feed::Page(page) => snapshot.add(page.items)?,
                 }
                 Ok(())
             })
             .await?;
-            let snapshot = Snapshot::new(
+            // The summary counts what the snapshot holds: each id once, its newest version.
+            let unique = snapshot.per_type();
+            for (content_type, count) in &mut summary.items {
+                *count = unique.get(content_type).copied().unwrap_or(0);
+            }
+            summary.total = summary.items.values().sum();
+            if snapshot.received() > summary.total {
+                let warning = format!(
+                    "{} item(s) came more than once; the snapshot keeps the newest version of each",
+                    snapshot.received() - summary.total
+                );
+                eprintln!("warning: {warning}");
+                summary.warnings.push(warning);
+            }
+            let header = snapshot.finish(
                 summary.source.endpoint(),
                 &options.filters,
                 chrono::Utc::now(),
-                items,
-            );
-            snapshot.write(out)?;
+            )?;
             eprintln!(
                 "wrote {} ({} items, {})",
                 out.display(),
-                snapshot.header.count,
-                snapshot.header.digest
+                header.count,
+                header.digest
             );
             report(&summary, common.json)?;
         }

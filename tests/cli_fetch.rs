@@ -62,15 +62,20 @@ impl Env {
     }
 
     async fn run_in(&self, cwd: PathBuf, args: &[&str]) -> Output {
+        let mut command = self.command(cwd, args);
+        tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap()
+    }
+
+    fn command(&self, cwd: PathBuf, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_content-fetch"));
         command
             .env_clear()
             .envs(self.vars.iter().cloned())
             .current_dir(cwd)
             .args(args);
-        tokio::task::spawn_blocking(move || command.output().unwrap())
-            .await
-            .unwrap()
+        command
     }
 }
 
@@ -745,5 +750,237 @@ async fn two_runs_into_one_out_are_both_correct_or_one_is_cleanly_refused() {
                 );
             }
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_deadline_bounds_a_slow_run_and_names_the_pages_fetched() {
+    // 30 pages at 400 ms each would take 12 s; `--deadline 3s` must stop the run near 3 s.
+    let items: Vec<Value> = (0..30)
+        .map(|i| item(&format!("article-{i:02}"), "article", "published"))
+        .collect();
+    let server = TestServer::start(items, 1, None).await;
+    server.slow_pages(std::time::Duration::from_millis(400));
+    let env = Env::with_keys(&server);
+    let started = std::time::Instant::now();
+    let out = env.run(&["--type", "article", "--deadline", "3s"]).await;
+    let took = started.elapsed();
+    assert_exit(&out, 4);
+    let err = stderr(&out);
+    assert!(
+        err.contains("deadline of 3 s") && err.contains("page(s) fetched"),
+        "{err}"
+    );
+    // Bounded, not timed: well short of the 12 s an unbounded run takes.
+    assert!(took < std::time::Duration::from_secs(9), "took {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cursor_loops_and_lying_counts_exit_4() {
+    let page = |ids: &[&str], count: usize, next: Option<&str>| {
+        let items: Vec<Value> = ids
+            .iter()
+            .map(|id| item(id, "article", "published"))
+            .collect();
+        json!({ "items": items, "count": count, "next_cursor": next })
+    };
+    let server = TestServer::start(vec![], 100, None).await;
+    server.script(move |cursor| match cursor {
+        None => page(&["a-0"], 1, Some("A")),
+        Some("A") => page(&["a-1"], 1, Some("B")),
+        _ => page(&["a-2"], 1, Some("A")),
+    });
+    let env = Env::with_keys(&server);
+    let out = env.run(&["--type", "article", "--attempts", "2"]).await;
+    assert_exit(&out, 4);
+    assert!(stderr(&out).contains("cursors loop"), "{}", stderr(&out));
+
+    let server = TestServer::start(vec![], 100, None).await;
+    server.script(move |_| page(&["a-0", "a-1"], 100, None));
+    let env = Env::with_keys(&server);
+    let out = env.run(&["--type", "article", "--attempts", "2"]).await;
+    assert_exit(&out, 4);
+    assert!(
+        stderr(&out).contains("says count 100 but holds 2 items"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn snapshot_pull_keeps_each_id_once_the_newest_version() {
+    // 2006 rows for 2003 ids: the second page starts with three items the first page also
+    // held, two in a newer version (by updated_at, and by synced_at alone) and one older.
+    let unique: Vec<Value> = (0..2003)
+        .map(|i| item(&format!("a-{i:04}"), "article", "published"))
+        .collect();
+    let version = |id: &str, title: &str, updated: &str, synced: &str| {
+        let mut v = item(id, "article", "published");
+        v["title"] = title.into();
+        v["updated_at"] = updated.into();
+        v["synced_at"] = synced.into();
+        v["created_at"] = "2025-01-01T00:00:00Z".into();
+        v
+    };
+    let mut rows = unique[..100].to_vec();
+    rows.push(version(
+        "a-0097",
+        "newer by updated_at",
+        "2026-02-01T00:00:00Z",
+        "2026-02-01T00:00:00Z",
+    ));
+    rows.push(version(
+        "a-0098",
+        "newer by synced_at",
+        "2026-01-02T00:00:00Z",
+        "2026-01-04T00:00:00Z",
+    ));
+    rows.push(version(
+        "a-0099",
+        "older, sent later",
+        "2025-12-01T00:00:00Z",
+        "2026-01-05T00:00:00Z",
+    ));
+    rows.extend_from_slice(&unique[100..]);
+    assert_eq!(rows.len(), 2006);
+    let server = TestServer::start(vec![], 100, None).await;
+    server.script(move |cursor| {
+        let from: usize = cursor.map_or(0, |c| c.parse().unwrap());
+        let page: Vec<Value> = rows.iter().skip(from).take(100).cloned().collect();
+        let next = (from + 100 < rows.len()).then(|| (from + 100).to_string());
+        json!({ "items": page, "count": page.len(), "next_cursor": next })
+    });
+    let env = Env::with_keys(&server);
+    let snap = env.dir().join("snap.json");
+    let snap_arg = snap.to_str().unwrap();
+    let out = env
+        .run(&[
+            "--type", "article", "--json", "snapshot", "pull", "--out", snap_arg,
+        ])
+        .await;
+    assert_exit(&out, 0);
+    let err = stderr(&out);
+    assert!(err.contains("(2003 items, sha256:"), "{err}");
+    assert!(err.contains("3 item(s) came more than once"), "{err}");
+    let summary: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(summary["total"], 2003);
+    assert_eq!(summary["items"]["article"], 2003);
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&snap).unwrap()).unwrap();
+    assert_eq!(file["header"]["count"], 2003);
+    assert_eq!(file["items"].as_array().unwrap().len(), 2003);
+
+    for (id, title) in [
+        ("a-0097", "newer by updated_at"),
+        ("a-0098", "newer by synced_at"),
+        ("a-0099", "Title of a-0099"),
+    ] {
+        let out = env.run(&["get", id, "--from", snap_arg]).await;
+        assert_exit(&out, 0);
+        let got: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(got["title"], title, "{id}");
+    }
+    let out = env
+        .run(&["--from", snap_arg, "--type", "article", "--json"])
+        .await;
+    assert_exit(&out, 0);
+    let offline: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(offline["total"], 2003);
+}
+
+/// The temporary files of a pull of `name` in `dir`.
+fn pull_temps(dir: &Path, name: &str) -> Vec<String> {
+    let prefix = format!(".{name}.content-fetch-");
+    let mut temps: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|f| f.starts_with(&prefix))
+        .collect();
+    temps.sort();
+    temps
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_pull_leaves_a_temp_file_that_the_next_pull_removes() {
+    let items: Vec<Value> = (0..40)
+        .map(|i| item(&format!("article-{i:02}"), "article", "published"))
+        .collect();
+    let server = TestServer::start(items, 1, None).await;
+    server.slow_pages(std::time::Duration::from_millis(250));
+    let env = Env::with_keys(&server);
+    let dir = env.dir().to_path_buf();
+    // Files of the user's with names like the tool's: never touched.
+    let theirs = [".snap.json.content-fetch-notes.tmp", ".snap.json.4242.tmp"];
+    for name in theirs {
+        std::fs::write(dir.join(name), "mine").unwrap();
+    }
+
+    let mut child = env
+        .command(
+            dir.clone(),
+            &[
+                "--type",
+                "article",
+                "snapshot",
+                "pull",
+                "--out",
+                "snap.json",
+            ],
+        )
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let waited = std::time::Instant::now();
+    while !pull_temps(&dir, "snap.json")
+        .iter()
+        .any(|t| !theirs.contains(&t.as_str()))
+    {
+        assert!(
+            waited.elapsed() < std::time::Duration::from_secs(20),
+            "no temp file appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let left: Vec<String> = pull_temps(&dir, "snap.json")
+        .into_iter()
+        .filter(|t| !theirs.contains(&t.as_str()))
+        .collect();
+    assert_eq!(
+        left.len(),
+        1,
+        "the killed pull left its temp file: {left:?}"
+    );
+    assert!(!dir.join("snap.json").exists());
+    // As if the killed run were a while ago (a fresh unlocked temp may be a live run's).
+    let file = std::fs::File::options()
+        .write(true)
+        .open(dir.join(&left[0]))
+        .unwrap();
+    file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(60))
+        .unwrap();
+    drop(file);
+
+    server.slow_pages(std::time::Duration::ZERO);
+    let out = env
+        .run(&[
+            "--type",
+            "article",
+            "snapshot",
+            "pull",
+            "--out",
+            "snap.json",
+        ])
+        .await;
+    assert_exit(&out, 0);
+    assert!(dir.join("snap.json").exists());
+    assert_eq!(
+        pull_temps(&dir, "snap.json"),
+        vec![theirs[0].to_string()],
+        "the stale temp file is gone, the user's look-alike is left"
+    );
+    for name in theirs {
+        assert_eq!(std::fs::read_to_string(dir.join(name)).unwrap(), "mine");
     }
 }

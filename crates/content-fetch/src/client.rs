@@ -54,7 +54,8 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// The longest backoff, and the longest Retry-After honoured.
     pub max_delay: Duration,
-    /// The whole run must finish within this time, retries included.
+    /// The whole run must finish within this time: requests, retries and waits included. A
+    /// request still in flight at the deadline is cut.
     pub deadline: Duration,
 }
 
@@ -107,6 +108,8 @@ impl Default for ClientOptions {
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
     pub(crate) requests: AtomicU64,
+    /// Pages received and accepted.
+    pub(crate) pages: AtomicU64,
     pub(crate) retries: AtomicU64,
     pub(crate) bytes: AtomicU64,
 }
@@ -123,8 +126,8 @@ pub(crate) struct RawPage {
 struct Transient {
     cause: String,
     retry_after: Option<Duration>,
-    /// Set for malformed bodies, which are reported with their offset.
-    malformed_at: Option<usize>,
+    /// Set for malformed bodies: where reading failed, if the fault has a place.
+    malformed: Option<Option<usize>>,
 }
 
 enum Attempt<T> {
@@ -179,17 +182,34 @@ impl ContentClient {
         &self.endpoint
     }
 
-    /// One page of `GET /content`.
-    pub(crate) async fn page(&self, query: &ContentQuery) -> Result<RawPage, FetchError> {
+    /// One page of `GET /content`. A page that `check` refuses (a cursor loop, say) is
+    /// malformed like one that does not parse: retried, then reported.
+    pub(crate) async fn page(
+        &self,
+        query: &ContentQuery,
+        check: impl Fn(&ContentPage<Value>) -> Result<(), String>,
+    ) -> Result<RawPage, FetchError> {
         let url = content_url(&self.endpoint, query);
         let page = self
             .request(&url, |body| {
-                serde_json::from_slice::<ContentPage<Value>>(body).map_err(|e| {
+                let page = serde_json::from_slice::<ContentPage<Value>>(body).map_err(|e| {
                     (
-                        json_error_offset(body, &e),
+                        Some(json_error_offset(body, &e)),
                         format!("not a content page ({e}); expected {{\"items\": [...], \"count\": n, \"next_cursor\": ...}}"),
                     )
-                })
+                })?;
+                if page.count != page.items.len() {
+                    return Err((
+                        None,
+                        format!(
+                            "the page says count {} but holds {} items; a short page would silently lose items",
+                            page.count,
+                            page.items.len()
+                        ),
+                    ));
+                }
+                check(&page).map_err(|reason| (None, reason))?;
+                Ok(page)
             })
             .await?
             .ok_or_else(|| FetchError::Rejected {
@@ -197,6 +217,7 @@ impl ContentClient {
                 status: 404,
                 message: "no /content route here: check that the endpoint includes the API stage, like https://.../prod".into(),
             })?;
+        self.stats.pages.fetch_add(1, Ordering::Relaxed);
         Ok(RawPage {
             url,
             items: page.items,
@@ -218,7 +239,7 @@ impl ContentClient {
             .request(&url, |body| {
                 serde_json::from_slice::<ContentEnvelope<Value>>(body).map_err(|e| {
                     (
-                        json_error_offset(body, &e),
+                        Some(json_error_offset(body, &e)),
                         format!("not a content envelope ({e}); expected {{\"content\": {{...}}}}"),
                     )
                 })
@@ -227,17 +248,23 @@ impl ContentClient {
         Ok(envelope.map(|e| (url, e.content)))
     }
 
-    /// GETs `url` with retries until `parse` accepts the body; `None` on 404.
+    /// GETs `url` with retries until `parse` accepts the body; `None` on 404. Every attempt
+    /// and wait fits in what is left of the run's deadline: an attempt still running at the
+    /// deadline is cut.
     async fn request<T>(
         &self,
         url: &Url,
-        parse: impl Fn(&[u8]) -> Result<T, (usize, String)>,
+        parse: impl Fn(&[u8]) -> Result<T, (Option<usize>, String)>,
     ) -> Result<Option<T>, FetchError> {
         let policy = &self.options.retry;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let transient = match self.attempt(url, &parse).await? {
+            let left = policy.deadline.saturating_sub(self.started.elapsed());
+            let outcome = tokio::time::timeout(left, self.attempt(url, &parse))
+                .await
+                .map_err(|_| self.past_deadline(url, "a request was still in flight".into()))?;
+            let transient = match outcome? {
                 Attempt::Done(value) => return Ok(Some(value)),
                 Attempt::NotFound => return Ok(None),
                 Attempt::Retry(t) => t,
@@ -246,16 +273,18 @@ impl ContentClient {
                 .retry_after
                 .map(|d| d.min(policy.max_delay))
                 .unwrap_or_else(|| policy.backoff(attempt));
-            let out_of_time = self.started.elapsed() + delay > policy.deadline;
-            if attempt >= policy.max_attempts || out_of_time {
-                let mut cause = transient.cause;
-                if out_of_time {
-                    cause.push_str(&format!(
-                        " (stopped: the next retry would pass the {} s deadline)",
-                        policy.deadline.as_secs()
-                    ));
-                }
-                return Err(match transient.malformed_at {
+            if attempt < policy.max_attempts && self.started.elapsed() + delay > policy.deadline {
+                return Err(self.past_deadline(
+                    url,
+                    format!(
+                        "the retry after attempt {attempt} would pass it; the last failure: {}",
+                        transient.cause
+                    ),
+                ));
+            }
+            if attempt >= policy.max_attempts {
+                let cause = transient.cause;
+                return Err(match transient.malformed {
                     Some(offset) => FetchError::MalformedPage {
                         url: url.to_string(),
                         offset,
@@ -275,10 +304,20 @@ impl ContentClient {
         }
     }
 
+    /// The run's deadline passed while fetching `url`.
+    fn past_deadline(&self, url: &Url, cause: String) -> FetchError {
+        FetchError::Deadline {
+            url: url.to_string(),
+            deadline: self.options.retry.deadline,
+            pages: self.stats.pages.load(Ordering::Relaxed),
+            cause,
+        }
+    }
+
     async fn attempt<T>(
         &self,
         url: &Url,
-        parse: &impl Fn(&[u8]) -> Result<T, (usize, String)>,
+        parse: &impl Fn(&[u8]) -> Result<T, (Option<usize>, String)>,
     ) -> Result<Attempt<T>, FetchError> {
         let credentials = self.access.current().await?;
         let headers = sign_get(url, &self.access.region, &credentials, SystemTime::now())?;
@@ -316,7 +355,7 @@ impl ContentClient {
                 Err((offset, reason)) => Ok(Attempt::Retry(Transient {
                     cause: reason,
                     retry_after: None,
-                    malformed_at: Some(offset),
+                    malformed: Some(offset),
                 })),
             },
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(FetchError::Auth {
@@ -332,7 +371,7 @@ impl ContentClient {
                 Ok(Attempt::Retry(Transient {
                     cause: format!("HTTP {status}: {}", message()),
                     retry_after,
-                    malformed_at: None,
+                    malformed: None,
                 }))
             }
             _ => Err(FetchError::Rejected {
@@ -348,7 +387,7 @@ fn transient(cause: String) -> Transient {
     Transient {
         cause,
         retry_after: None,
-        malformed_at: None,
+        malformed: None,
     }
 }
 

@@ -167,17 +167,37 @@ pub enum FetchError {
         /// The last failure.
         cause: String,
     },
-    /// A page stayed malformed (bad JSON, wrong shape, truncated) after every retry.
-    #[error("malformed page from {url} at byte {offset} after {attempts} attempt(s): {reason}")]
+    /// A page stayed malformed (bad JSON, wrong shape, truncated, a count that differs from
+    /// its items, a cursor loop) after every retry.
+    #[error(
+        "malformed page from {url}{} after {attempts} attempt(s): {reason}",
+        offset.map(|o| format!(" at byte {o}")).unwrap_or_default()
+    )]
     MalformedPage {
         /// The URL requested.
         url: String,
-        /// The byte offset where reading failed.
-        offset: usize,
+        /// The byte offset where reading failed, when the fault has a place in the body.
+        offset: Option<usize>,
         /// How many attempts were made.
         attempts: u32,
         /// What was wrong.
         reason: String,
+    },
+    /// The run reached its deadline: a request was cut in flight, or a retry would have
+    /// passed it.
+    #[error(
+        "the run reached its deadline of {} s with {pages} page(s) fetched, at {url}: {cause}",
+        deadline.as_secs_f64()
+    )]
+    Deadline {
+        /// The URL being fetched.
+        url: String,
+        /// The run's time limit.
+        deadline: std::time::Duration,
+        /// Pages received before it.
+        pages: u64,
+        /// What was under way.
+        cause: String,
     },
     /// An item broke the model's rules in a strict run.
     #[error("invalid item '{id}' from {url}: field '{field}': {reason}")]
@@ -237,7 +257,9 @@ impl FetchError {
             | FetchError::NoRegion { .. }
             | FetchError::Rejected { .. } => ErrorKind::Config,
             FetchError::NoCredentials { .. } | FetchError::Auth { .. } => ErrorKind::Auth,
-            FetchError::Network { .. } | FetchError::MalformedPage { .. } => ErrorKind::Network,
+            FetchError::Network { .. }
+            | FetchError::MalformedPage { .. }
+            | FetchError::Deadline { .. } => ErrorKind::Network,
             FetchError::InvalidItem { .. } => ErrorKind::Validation,
             FetchError::Snapshot { .. }
             | FetchError::FallbackTooOld { .. }
@@ -255,6 +277,7 @@ impl FetchError {
             FetchError::NoRegion { .. } | FetchError::Auth { .. } => Some(Setting::Region),
             FetchError::NoCredentials { .. } => Some(Setting::Profile),
             FetchError::Network { .. } => Some(Setting::FallbackSnapshot),
+            FetchError::Deadline { .. } => Some(Setting::Deadline),
             FetchError::InvalidItem { .. } => Some(Setting::Strict),
             FetchError::DraftSnapshot { .. } => Some(Setting::IncludeDrafts),
             FetchError::FallbackTooOld { .. } => Some(Setting::FallbackMaxAge),

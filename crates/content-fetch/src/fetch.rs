@@ -1,6 +1,6 @@
 //! Fetching every matching item, page by page, from the API or a snapshot.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,12 +11,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
-use unified_content::api::ContentQuery;
+use unified_content::api::{ContentPage, ContentQuery};
 use unified_content::{ContentStatus, ContentType, Timestamp, UnifiedContent};
 
 use crate::client::{ContentClient, Stats};
 use crate::error::FetchError;
-use crate::snapshot::Snapshot;
+use crate::offline;
+use crate::snapshot::{Snapshot, SnapshotHeader};
 
 /// Which items a run asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,6 +126,10 @@ impl Filters {
     }
 }
 
+/// How many empty pages in a row, each with a new cursor, a content type may send before the
+/// run takes its cursors for a loop that never advances.
+pub const DEFAULT_MAX_EMPTY_PAGES: usize = 10;
+
 /// How a run fetches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchOptions {
@@ -136,6 +141,9 @@ pub struct FetchOptions {
     pub page_size: Option<u32>,
     /// How many content types are fetched at once.
     pub concurrency: usize,
+    /// How many empty pages in a row, each with a next cursor, are accepted; one more is
+    /// malformed.
+    pub max_empty_pages: usize,
 }
 
 impl Default for FetchOptions {
@@ -145,6 +153,7 @@ impl Default for FetchOptions {
             strict: false,
             page_size: None,
             concurrency: 3,
+            max_empty_pages: DEFAULT_MAX_EMPTY_PAGES,
         }
     }
 }
@@ -318,7 +327,7 @@ pub(crate) fn check_item(raw: Value) -> Result<UnifiedContent, InvalidItem> {
 }
 
 /// Sorts checked items into a page, or fails on the first invalid one when strict.
-fn build_page(
+pub(crate) fn build_page(
     content_type: ContentType,
     index: usize,
     last: bool,
@@ -383,7 +392,7 @@ impl fmt::Debug for PageStream {
 }
 
 impl PageStream {
-    fn new(
+    pub(crate) fn new(
         rx: mpsc::Receiver<Result<FetchedPage, FetchError>>,
         tasks: JoinSet<()>,
         stats: Arc<Stats>,
@@ -476,12 +485,12 @@ pub struct ContentSource(Origin);
 enum Origin {
     /// The content API.
     Api(Arc<ContentClient>),
-    /// A snapshot read with [`Snapshot::read`].
+    /// A snapshot file, checked when opened and read again as a stream by each run.
     Snapshot {
         /// The file it was read from.
         path: PathBuf,
-        /// Its contents.
-        snapshot: Arc<Snapshot>,
+        /// Its header.
+        header: Arc<SnapshotHeader>,
         /// Set when it stands in for an unreachable API.
         fallback_for: Option<String>,
     },
@@ -497,7 +506,7 @@ impl ContentSource {
     pub fn snapshot(path: &Path) -> Result<ContentSource, FetchError> {
         Ok(ContentSource(Origin::Snapshot {
             path: path.to_path_buf(),
-            snapshot: Arc::new(Snapshot::read(path)?),
+            header: Arc::new(Snapshot::check(path)?),
             fallback_for: None,
         }))
     }
@@ -509,8 +518,8 @@ impl ContentSource {
         max_age: Duration,
         api_error: &FetchError,
     ) -> Result<ContentSource, FetchError> {
-        let snapshot = Snapshot::read(path)?;
-        let age = snapshot.age();
+        let header = Snapshot::check(path)?;
+        let age = header.age();
         if age > max_age {
             return Err(FetchError::FallbackTooOld {
                 path: path.to_path_buf(),
@@ -521,7 +530,7 @@ impl ContentSource {
         }
         Ok(ContentSource(Origin::Snapshot {
             path: path.to_path_buf(),
-            snapshot: Arc::new(snapshot),
+            header: Arc::new(header),
             fallback_for: Some(api_error.to_string()),
         }))
     }
@@ -533,13 +542,13 @@ impl ContentSource {
             Origin::Api(client) => Ok(api_pages(client, options)),
             Origin::Snapshot {
                 path,
-                snapshot,
+                header,
                 fallback_for,
             } => {
-                if snapshot.header.includes_drafts && !options.filters.includes_drafts() {
+                if header.includes_drafts && !options.filters.includes_drafts() {
                     return Err(FetchError::DraftSnapshot { path: path.clone() });
                 }
-                let endpoint = snapshot.header.endpoint.clone();
+                let endpoint = header.endpoint.clone();
                 let source = match fallback_for {
                     None => SourceKind::Snapshot {
                         path: path.clone(),
@@ -548,11 +557,11 @@ impl ContentSource {
                     Some(api_error) => SourceKind::FallbackSnapshot {
                         path: path.clone(),
                         endpoint,
-                        age_secs: snapshot.age().as_secs(),
+                        age_secs: header.age().as_secs(),
                         api_error: api_error.clone(),
                     },
                 };
-                snapshot_pages(snapshot, path, source, options)
+                Ok(offline::pages(header, path, source, options))
             }
         }
     }
@@ -569,16 +578,13 @@ impl ContentSource {
                 Some((url, raw)) => (url.to_string(), raw),
                 None => return Ok(None),
             },
-            Origin::Snapshot { path, snapshot, .. } => {
-                match snapshot.items.iter().find(|i| i.content.id == id) {
-                    Some(item) => (
-                        path.display().to_string(),
-                        serde_json::to_value(&item.content)
-                            .expect("unified content always serializes"),
-                    ),
-                    None => return Ok(None),
-                }
-            }
+            Origin::Snapshot { path, .. } => match offline::item(path, id).await? {
+                Some(item) => (
+                    path.display().to_string(),
+                    serde_json::to_value(&item).expect("unified content always serializes"),
+                ),
+                None => return Ok(None),
+            },
         };
         check_item(raw)
             .map(Some)
@@ -607,20 +613,34 @@ fn api_pages(client: &Arc<ContentClient>, options: &FetchOptions) -> PageStream 
                 return;
             };
             let mut index = 0;
+            // Every cursor this type was paged with: any repeat is a loop, however long.
+            let mut seen = HashSet::new();
+            let mut empty_in_a_row = 0;
             loop {
-                let result = client.page(&query).await.and_then(|raw| {
-                    let repeated = raw.next_cursor.is_some() && raw.next_cursor == query.cursor;
-                    if repeated {
-                        return Err(FetchError::MalformedPage {
-                            url: raw.url.to_string(),
-                            offset: 0,
-                            attempts: 1,
-                            reason: "next_cursor repeats the cursor just used; the API would loop forever".into(),
-                        });
+                let check = |page: &ContentPage<Value>| {
+                    let Some(next) = &page.next_cursor else {
+                        return Ok(());
+                    };
+                    if seen.contains(next) || query.cursor.as_ref() == Some(next) {
+                        return Err(format!(
+                            "next_cursor '{next}' was already used for the {}: the API's cursors loop", content_type.plural()
+                        ));
                     }
+                    if page.items.is_empty() && empty_in_a_row >= options.max_empty_pages {
+                        return Err(format!(
+                            "{} empty pages in a row, each with a new cursor: the API's cursors do not advance",
+                            empty_in_a_row + 1
+                        ));
+                    }
+                    Ok(())
+                };
+                let result = client.page(&query, check).await.and_then(|raw| {
                     let last = raw.next_cursor.is_none();
+                    empty_in_a_row = if raw.items.is_empty() { empty_in_a_row + 1 } else { 0 };
                     let page = build_page(content_type, index, last, raw.items, &options, raw.url.as_str())?;
-                    query.cursor = raw.next_cursor;
+                    if let Some(used) = std::mem::replace(&mut query.cursor, raw.next_cursor) {
+                        seen.insert(used);
+                    }
                     Ok(page)
                 });
                 let stop = result.as_ref().map_or(true, |p| p.last);
@@ -640,63 +660,6 @@ fn api_pages(client: &Arc<ContentClient>, options: &FetchOptions) -> PageStream 
         },
         options.filters.includes_drafts(),
     )
-}
-
-fn snapshot_pages(
-    snapshot: &Snapshot,
-    path: &Path,
-    source: SourceKind,
-    options: &FetchOptions,
-) -> Result<PageStream, FetchError> {
-    let types = options.filters.types();
-    let (tx, rx) = mpsc::channel(types.len().max(1));
-    let origin = path.display().to_string();
-    let mut warnings = Vec::new();
-    for content_type in types {
-        let raw: Vec<Value> = snapshot
-            .items
-            .iter()
-            .map(|i| &i.content)
-            .filter(|i| i.content_type == content_type && options.filters.matches(i))
-            .map(|i| serde_json::to_value(i).expect("unified content always serializes"))
-            .collect();
-        let page = build_page(content_type, 0, true, raw, options, &origin);
-        let failed = page.is_err();
-        tx.try_send(page)
-            .expect("the channel holds one page per type");
-        if failed {
-            break;
-        }
-    }
-    if let SourceKind::FallbackSnapshot {
-        path,
-        age_secs,
-        api_error,
-        ..
-    } = &source
-    {
-        let warning = format!(
-            "the API was unreachable ({api_error}); using fallback snapshot {} from {} ({age_secs} s old)",
-            path.display(),
-            snapshot
-                .header
-                .fetched_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        );
-        tracing::warn!("{warning}");
-        warnings.push(warning);
-    }
-    let mut stream = PageStream::new(
-        rx,
-        JoinSet::new(),
-        Arc::default(),
-        source,
-        options.filters.includes_drafts(),
-    );
-    for w in warnings {
-        stream.warn(w);
-    }
-    Ok(stream)
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ mod aws;
 mod client;
 mod error;
 mod fetch;
+mod offline;
 mod request;
 mod run;
 mod settings;
@@ -29,12 +30,13 @@ pub use aws::{AwsAccess, sign_get};
 pub use client::{ClientOptions, ContentClient, RetryPolicy, content_url, item_url};
 pub use error::{ErrorKind, FetchError, Setting};
 pub use fetch::{
-    ContentSource, FetchOptions, FetchOutcome, FetchSummary, FetchedPage, Filters,
-    INCREMENTAL_OVERLAP, InvalidItem, PageStream, SourceKind,
+    ContentSource, DEFAULT_MAX_EMPTY_PAGES, FetchOptions, FetchOutcome, FetchSummary, FetchedPage,
+    Filters, INCREMENTAL_OVERLAP, InvalidItem, PageStream, SourceKind,
 };
 pub use request::Request;
 pub use run::{Fallback, Feed, RunError};
 pub use settings::{CONFIG_FILE_NAME, ConfigFile, parse_duration, parse_endpoint};
 pub use snapshot::{
-    DiffEntry, SNAPSHOT_FORMAT, Snapshot, SnapshotDiff, SnapshotHeader, SnapshotItem, TypeCounts,
+    DiffEntry, SNAPSHOT_FORMAT, Snapshot, SnapshotDiff, SnapshotHeader, SnapshotItem,
+    SnapshotWriter, TypeCounts,
 };

@@ -144,6 +144,7 @@ impl Request {
             strict: self.strict,
             page_size: self.page_size,
             concurrency: self.concurrency.max(1),
+            ..FetchOptions::default()
         })
     }
 

@@ -1,15 +1,21 @@
 //! Snapshots: what a run fetched, saved with a header so that builds can run offline.
+//!
+//! A pull streams into a [`SnapshotWriter`] and a run reads the file as a stream
+//! ([`file::read`]), so neither holds the items in memory.
 
-use std::collections::BTreeMap;
+mod file;
+mod temp;
+
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::io::Write as _;
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use tempfile::NamedTempFile;
 use unified_content::{
-    ContentStatus, ContentType, SCHEMA_VERSION, Timestamp, UnifiedContent, content_digest,
+    ContentStatus, ContentType, SCHEMA_VERSION, Timestamp, UnifiedContent, Version, content_digest,
 };
 
 use crate::error::FetchError;
@@ -37,6 +43,72 @@ pub struct SnapshotHeader {
     pub includes_drafts: bool,
     /// The SHA-256 over every item's type, id and digest in order, as `sha256:<hex>`.
     pub digest: String,
+}
+
+impl SnapshotHeader {
+    /// The header of a snapshot holding `items` (type, id, digest, status) in this order.
+    fn new<'a>(
+        endpoint: &str,
+        filters: &Filters,
+        fetched_at: Timestamp,
+        items: impl Iterator<Item = (ContentType, &'a str, &'a str, ContentStatus)>,
+    ) -> SnapshotHeader {
+        let mut digest = file::Canonical::default();
+        let mut count = 0;
+        let mut includes_drafts = filters.includes_drafts();
+        for (content_type, id, item_digest, status) in items {
+            digest.add(content_type, id, item_digest);
+            count += 1;
+            includes_drafts |= status == ContentStatus::Draft;
+        }
+        SnapshotHeader {
+            format: SNAPSHOT_FORMAT,
+            schema_version: SCHEMA_VERSION,
+            endpoint: endpoint.to_string(),
+            filters: filters.clone(),
+            fetched_at,
+            count,
+            includes_drafts,
+            digest: digest.finish(),
+        }
+    }
+
+    /// How long ago the snapshot was fetched.
+    pub fn age(&self) -> Duration {
+        (chrono::Utc::now() - self.fetched_at)
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+    }
+}
+
+/// The newest version of each id among those offered, as the engine writers pick it: by
+/// [`Version::replaces`], so the later of two equal versions wins.
+struct Newest<T>(HashMap<String, (Version, T)>);
+
+impl<T> Default for Newest<T> {
+    fn default() -> Self {
+        Newest(HashMap::new())
+    }
+}
+
+impl<T> Newest<T> {
+    fn offer(&mut self, id: String, version: Version, value: T) {
+        match self.0.get_mut(&id) {
+            Some(kept) if !version.replaces(kept.0) => {}
+            Some(kept) => *kept = (version, value),
+            None => {
+                self.0.insert(id, (version, value));
+            }
+        }
+    }
+
+    /// The ids and kept values, sorted by content type (`type_of`), then id: the order of a
+    /// snapshot.
+    fn into_sorted(self, type_of: impl Fn(&T) -> ContentType) -> Vec<(String, T)> {
+        let mut kept: Vec<(String, T)> = self.0.into_iter().map(|(id, (_, v))| (id, v)).collect();
+        kept.sort_by(|(a_id, a), (b_id, b)| (type_of(a), a_id).cmp(&(type_of(b), b_id)));
+        kept
+    }
 }
 
 /// One item with its own digest, usable as an SSG cache key.
@@ -120,148 +192,76 @@ impl std::fmt::Display for SnapshotDiff {
     }
 }
 
-fn canonical_digest(items: &[SnapshotItem]) -> String {
-    let mut hasher = Sha256::new();
-    for item in items {
-        hasher.update(item.content.content_type.as_str());
-        hasher.update(b"\t");
-        hasher.update(item.content.id.as_bytes());
-        hasher.update(b"\t");
-        hasher.update(item.digest.as_bytes());
-        hasher.update(b"\n");
-    }
-    format!("sha256:{}", hex::encode(hasher.finalize()))
-}
-
 impl Snapshot {
-    /// A snapshot of `items` fetched from `endpoint` with `filters`, finished at `fetched_at`.
+    /// A snapshot of `items` fetched from `endpoint` with `filters`, finished at `fetched_at`:
+    /// the newest version of each id ([`Version::replaces`], as the engine writers pick it),
+    /// sorted by content type then id.
     pub fn new(
         endpoint: &str,
         filters: &Filters,
         fetched_at: Timestamp,
-        mut items: Vec<UnifiedContent>,
+        items: Vec<UnifiedContent>,
     ) -> Snapshot {
-        items.sort_by(|a, b| (a.content_type, &a.id).cmp(&(b.content_type, &b.id)));
-        let includes_drafts =
-            filters.includes_drafts() || items.iter().any(|i| i.status == ContentStatus::Draft);
-        let items: Vec<SnapshotItem> = items
+        let mut newest = Newest::default();
+        for item in items {
+            newest.offer(item.id.clone(), item.version(), item);
+        }
+        let items: Vec<SnapshotItem> = newest
+            .into_sorted(|item| item.content_type)
             .into_iter()
-            .map(|content| SnapshotItem {
+            .map(|(_, content)| SnapshotItem {
                 digest: content_digest(&content),
                 content,
             })
             .collect();
-        Snapshot {
-            header: SnapshotHeader {
-                format: SNAPSHOT_FORMAT,
-                schema_version: SCHEMA_VERSION,
-                endpoint: endpoint.to_string(),
-                filters: filters.clone(),
-                fetched_at,
-                count: items.len(),
-                includes_drafts,
-                digest: canonical_digest(&items),
-            },
-            items,
-        }
+        let header = SnapshotHeader::new(
+            endpoint,
+            filters,
+            fetched_at,
+            items.iter().map(|i| {
+                (
+                    i.content.content_type,
+                    i.content.id.as_str(),
+                    i.digest.as_str(),
+                    i.content.status,
+                )
+            }),
+        );
+        Snapshot { header, items }
     }
 
-    /// Reads a snapshot and checks its format, schema version, count and digests.
+    /// Reads a snapshot and checks its format, schema version, count, order and digests.
+    /// This holds every item in memory; runs read snapshots as a stream instead.
     pub fn read(path: &Path) -> Result<Snapshot, FetchError> {
-        let bytes = std::fs::read(path).map_err(|e| {
-            FetchError::snapshot(path, format!("cannot read it ({e}); check the path"))
+        let mut items = Vec::new();
+        let header = stream(path, &mut |_| Ok(()), &mut |item| {
+            items.push(item);
+            Ok(())
         })?;
-        let snapshot: Snapshot = serde_json::from_slice(&bytes).map_err(|e| {
-            FetchError::snapshot(
-                path,
-                format!("not a content-fetch snapshot ({e}); pull one with `content-fetch snapshot pull --out FILE`"),
-            )
-        })?;
-        let header = &snapshot.header;
-        if header.format != SNAPSHOT_FORMAT || header.schema_version != SCHEMA_VERSION {
-            return Err(FetchError::snapshot(
-                path,
-                format!(
-                    "format {} / schema {} but this content-fetch reads format {SNAPSHOT_FORMAT} / schema {SCHEMA_VERSION}; pull a new snapshot",
-                    header.format, header.schema_version
-                ),
-            ));
-        }
-        if header.count != snapshot.items.len() {
-            return Err(FetchError::snapshot(
-                path,
-                format!(
-                    "header says {} items but it holds {}; the file was cut or edited, pull it again",
-                    header.count,
-                    snapshot.items.len()
-                ),
-            ));
-        }
-        if let Some(bad) = snapshot
-            .items
-            .iter()
-            .find(|i| content_digest(&i.content) != i.digest)
-        {
-            return Err(FetchError::snapshot(
-                path,
-                format!(
-                    "item '{}' does not match its digest; the file was edited, pull it again",
-                    bad.content.id
-                ),
-            ));
-        }
-        if canonical_digest(&snapshot.items) != header.digest {
-            return Err(FetchError::snapshot(
-                path,
-                "its digest does not match its items; the file was edited, pull it again",
-            ));
-        }
-        Ok(snapshot)
+        Ok(Snapshot { header, items })
     }
 
-    /// Writes the snapshot as pretty JSON next to `path`, then renames it into place, so a
-    /// failed write never leaves a partial file.
+    /// Reads a snapshot's header after checking the whole file as [`Snapshot::read`] does,
+    /// holding one item at a time.
+    pub fn check(path: &Path) -> Result<SnapshotHeader, FetchError> {
+        stream(path, &mut |_| Ok(()), &mut |_| Ok(()))
+    }
+
+    /// Writes the snapshot into a temporary file beside `path`, then renames it into place,
+    /// so a failed or killed write never leaves a partial file.
     pub fn write(&self, path: &Path) -> Result<(), FetchError> {
-        let fail = |what: &str, e: std::io::Error| {
-            FetchError::snapshot(
-                path,
-                format!("cannot {what} ({e}); check the folder exists and is writable"),
-            )
-        };
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = path
-            .file_name()
-            .ok_or_else(|| FetchError::snapshot(path, "it names no file"))?;
-        let aside = dir.join(format!(
-            ".{}.{}.tmp",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        let result = (|| {
-            let file = std::fs::File::create(&aside).map_err(|e| fail("create it", e))?;
-            let mut out = std::io::BufWriter::new(file);
-            serde_json::to_writer_pretty(&mut out, self).map_err(|e| fail("write it", e.into()))?;
-            out.write_all(b"\n").map_err(|e| fail("write it", e))?;
-            let file = out
-                .into_inner()
-                .map_err(|e| fail("write it", e.into_error()))?;
-            file.sync_all().map_err(|e| fail("write it", e))?;
-            std::fs::rename(&aside, path).map_err(|e| fail("move it into place", e))
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&aside);
-        }
-        result
+        file::write(
+            path,
+            &self.header,
+            self.items
+                .iter()
+                .map(|i| serde_json::to_vec(i).map_err(std::io::Error::from)),
+        )
     }
 
     /// How long ago the snapshot was fetched.
     pub fn age(&self) -> Duration {
-        (chrono::Utc::now() - self.header.fetched_at)
-            .to_std()
-            .unwrap_or(Duration::ZERO)
+        self.header.age()
     }
 
     /// Counts per content type.
@@ -363,5 +363,161 @@ impl Snapshot {
             .map(entry)
             .collect();
         diff
+    }
+}
+
+/// Reads the snapshot at `path` as a stream, with every check of [`Snapshot::read`]:
+/// `on_header` sees the header first, `on_item` each item once checked. The count and overall
+/// digest are checked last, so what was read is complete only once this returns `Ok`.
+pub(crate) fn stream(
+    path: &Path,
+    on_header: &mut dyn FnMut(&SnapshotHeader) -> Result<(), FetchError>,
+    on_item: &mut dyn FnMut(SnapshotItem) -> Result<(), FetchError>,
+) -> Result<SnapshotHeader, FetchError> {
+    file::read(path, on_header, on_item)
+}
+
+/// Where an item kept for the snapshot lies in the spool.
+struct Spooled {
+    content_type: ContentType,
+    offset: u64,
+    len: usize,
+    digest: String,
+    status: ContentStatus,
+}
+
+/// A snapshot being pulled, streamed to disk as pages arrive so that memory holds only a
+/// small record per id: each item goes to a spool file at once, and [`SnapshotWriter::finish`]
+/// writes the newest version of each id, sorted, into the snapshot. Both files are temporary
+/// files beside the snapshot: dropping the writer, or a killed process, leaves the snapshot
+/// as it was, and the next pull removes what a killed one left.
+pub struct SnapshotWriter {
+    path: PathBuf,
+    spool: BufWriter<NamedTempFile>,
+    spool_len: u64,
+    newest: Newest<Spooled>,
+    received: usize,
+}
+
+impl std::fmt::Debug for SnapshotWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnapshotWriter")
+            .field("path", &self.path)
+            .field("received", &self.received)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SnapshotWriter {
+    /// Starts a snapshot to be written at `path`.
+    pub fn create(path: &Path) -> Result<SnapshotWriter, FetchError> {
+        Ok(SnapshotWriter {
+            path: path.to_path_buf(),
+            spool: BufWriter::with_capacity(1 << 16, temp::create(path, 0o600)?),
+            spool_len: 0,
+            newest: Newest::default(),
+            received: 0,
+        })
+    }
+
+    fn spool_error(&self, e: std::io::Error) -> FetchError {
+        FetchError::snapshot(
+            &self.path,
+            format!("cannot write its temporary spool file ({e}); check the free space"),
+        )
+    }
+
+    /// Takes items in the order received; a later version of an id replaces an earlier one.
+    pub fn add(
+        &mut self,
+        items: impl IntoIterator<Item = UnifiedContent>,
+    ) -> Result<(), FetchError> {
+        for content in items {
+            self.received += 1;
+            let item = SnapshotItem {
+                digest: content_digest(&content),
+                content,
+            };
+            let mut line = serde_json::to_vec(&item).expect("a snapshot item always serializes");
+            line.push(b'\n');
+            self.spool
+                .write_all(&line)
+                .map_err(|e| self.spool_error(e))?;
+            let SnapshotItem { digest, content } = item;
+            let spooled = Spooled {
+                content_type: content.content_type,
+                offset: self.spool_len,
+                len: line.len() - 1,
+                digest,
+                status: content.status,
+            };
+            self.spool_len += line.len() as u64;
+            let version = content.version();
+            self.newest.offer(content.id, version, spooled);
+        }
+        Ok(())
+    }
+
+    /// Drops everything taken so far, for a run that starts over.
+    pub fn restart(&mut self) -> Result<(), FetchError> {
+        self.newest = Newest::default();
+        self.received = 0;
+        self.spool_len = 0;
+        self.spool
+            .flush()
+            .and_then(|()| self.spool.get_mut().as_file().set_len(0))
+            .and_then(|()| self.spool.seek(SeekFrom::Start(0)).map(drop))
+            .map_err(|e| self.spool_error(e))
+    }
+
+    /// Items taken, duplicates included.
+    pub fn received(&self) -> usize {
+        self.received
+    }
+
+    /// Distinct items per content type, as the snapshot will hold them.
+    pub fn per_type(&self) -> BTreeMap<ContentType, usize> {
+        let mut counts = BTreeMap::new();
+        for (_, s) in self.newest.0.values() {
+            *counts.entry(s.content_type).or_default() += 1;
+        }
+        counts
+    }
+
+    /// Writes the snapshot: the newest version of each id, sorted by type then id, under a
+    /// header for `endpoint`, `filters` and `fetched_at`, renamed into place at the end.
+    pub fn finish(
+        self,
+        endpoint: &str,
+        filters: &Filters,
+        fetched_at: Timestamp,
+    ) -> Result<SnapshotHeader, FetchError> {
+        let path = self.path;
+        let mut spool = self.spool.into_inner().map_err(|e| {
+            FetchError::snapshot(
+                &path,
+                format!(
+                    "cannot write its temporary spool file ({}); check the free space",
+                    e.error()
+                ),
+            )
+        })?;
+        let kept = self.newest.into_sorted(|s| s.content_type);
+        let header = SnapshotHeader::new(
+            endpoint,
+            filters,
+            fetched_at,
+            kept.iter()
+                .map(|(id, s)| (s.content_type, id.as_str(), s.digest.as_str(), s.status)),
+        );
+        let mut line = Vec::new();
+        let items = kept.iter().map(|(_, s)| {
+            line.resize(s.len, 0);
+            spool.seek(SeekFrom::Start(s.offset))?;
+            spool.read_exact(&mut line)?;
+            Ok(line.clone())
+        });
+        file::write(&path, &header, items)?;
+        Ok(header)
     }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use aws_credential_types::Credentials;
 use content_fetch::{
     AwsAccess, ClientOptions, ContentClient, ContentSource, ErrorKind, FetchError, FetchOptions,
-    Filters, RetryPolicy, Snapshot, SourceKind, item_url, parse_endpoint, sign_get,
+    Filters, RetryPolicy, Snapshot, SnapshotWriter, SourceKind, item_url, parse_endpoint, sign_get,
 };
 use server::{ACCESS_KEY, Fault, REGION, SECRET_KEY, TestServer, catalog, item};
 use unified_content::{ContentStatus, ContentType};
@@ -286,7 +286,7 @@ async fn failures_that_persist_are_reported_with_url_and_offset() {
             ..
         } => {
             assert!(url.ends_with("/prod/content?content_type=article"), "{url}");
-            assert!(*offset > 0);
+            assert!(offset.is_some_and(|o| o > 0), "{offset:?}");
             assert_eq!(*attempts, 3);
         }
         other => panic!("expected a malformed page, got {other}"),
@@ -619,4 +619,345 @@ fn content_url_of(
     query: &unified_content::api::ContentQuery,
 ) -> reqwest::Url {
     content_fetch::content_url(endpoint, query)
+}
+
+/// Bounds a test that would otherwise run forever on a bug (an endless cursor loop).
+async fn bounded<T>(what: &str, run: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not stop within 30 s"))
+}
+
+fn page_of(ids: &[&str], count: usize, next: Option<&str>) -> serde_json::Value {
+    let items: Vec<_> = ids
+        .iter()
+        .map(|id| item(id, "article", "published"))
+        .collect();
+    serde_json::json!({ "items": items, "count": count, "next_cursor": next })
+}
+
+#[tokio::test]
+async fn a_cursor_cycle_is_refused_as_a_loop_after_the_retries() {
+    // A -> B -> A: no page repeats the cursor it was asked with, yet the run would never end.
+    let server = TestServer::start(vec![], 100, None).await;
+    server.script(|cursor| match cursor {
+        None => page_of(&["a-0"], 1, Some("A")),
+        Some("A") => page_of(&["a-1"], 1, Some("B")),
+        _ => page_of(&["a-2"], 1, Some("A")),
+    });
+    let err = bounded("a cursor cycle", source(&server).fetch_all(&articles()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Network);
+    match &err {
+        FetchError::MalformedPage {
+            url,
+            attempts,
+            reason,
+            ..
+        } => {
+            assert!(url.ends_with("cursor=B"), "{url}");
+            assert_eq!(*attempts, 3, "retried like any malformed page");
+            assert!(reason.contains("cursor 'A'"), "{reason}");
+        }
+        other => panic!("expected a malformed page, got {other}"),
+    }
+    assert_eq!(server.received().len(), 2 + 3);
+}
+
+#[tokio::test]
+async fn endless_empty_pages_with_fresh_cursors_are_refused() {
+    let server = TestServer::start(vec![], 100, None).await;
+    server.script(|cursor| {
+        let n: u64 = cursor.map_or(0, |c| c.parse().unwrap());
+        page_of(&[], 0, Some(&(n + 1).to_string()))
+    });
+    let err = bounded(
+        "endless empty pages",
+        source(&server).fetch_all(&articles()),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Network);
+    assert!(
+        matches!(&err, FetchError::MalformedPage { attempts: 3, reason, .. } if reason.contains("empty pages in a row")),
+        "{err}"
+    );
+    let requests = server.received().len();
+    assert!(requests <= 100, "{requests} requests");
+
+    // The limit is a setting: a short run of empty pages passes, one too many does not.
+    let server = TestServer::start(vec![], 100, None).await;
+    server.script(|cursor| {
+        let n: u64 = cursor.map_or(0, |c| c.parse().unwrap());
+        match n {
+            0..3 => page_of(&[], 0, Some(&(n + 1).to_string())),
+            _ => page_of(&["a-last"], 1, None),
+        }
+    });
+    let mut opts = articles();
+    opts.max_empty_pages = 3;
+    let outcome = source(&server).fetch_all(&opts).await.unwrap();
+    assert_eq!(outcome.items.len(), 1);
+    opts.max_empty_pages = 2;
+    let err = source(&server).fetch_all(&opts).await.unwrap_err();
+    assert!(err.to_string().contains("empty pages"), "{err}");
+}
+
+#[tokio::test]
+async fn a_page_whose_count_differs_from_its_items_is_malformed() {
+    let server = TestServer::start(vec![], 100, None).await;
+    server.script(|_| page_of(&["a-0", "a-1"], 3, None));
+    let err = source(&server).fetch_all(&articles()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Network);
+    assert!(
+        matches!(&err, FetchError::MalformedPage { attempts: 3, reason, .. } if reason.contains("count 3") && reason.contains("2 items")),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("at byte"), "{err}");
+
+    // A lie once is retried away.
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let server = TestServer::start(vec![], 100, None).await;
+    server.script(move |_| {
+        let lie = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+        page_of(&["a-0", "a-1"], if lie { 100 } else { 2 }, None)
+    });
+    let outcome = source(&server).fetch_all(&articles()).await.unwrap();
+    assert_eq!(outcome.items.len(), 2);
+    assert_eq!(outcome.summary.retries, 1);
+}
+
+#[tokio::test]
+async fn the_deadline_bounds_the_whole_run_requests_included() {
+    // 20 pages at 400 ms each would take 8 s; the run must stop at its 1 s deadline.
+    let items: Vec<_> = (0..20)
+        .map(|i| item(&format!("article-{i:02}"), "article", "published"))
+        .collect();
+    let server = TestServer::start(items, 1, None).await;
+    server.slow_pages(Duration::from_millis(400));
+    let mut opts = options();
+    opts.retry.deadline = Duration::from_secs(1);
+    let started = Instant::now();
+    let err = source_with(&server, credentials(None), opts.clone())
+        .fetch_all(&articles())
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(err.kind(), ErrorKind::Network);
+    assert!(
+        matches!(&err, FetchError::Deadline { pages, .. } if *pages >= 1 && *pages < 20),
+        "{err}"
+    );
+    assert!(err.to_string().contains("page(s) fetched"), "{err}");
+    assert!(
+        took < Duration::from_secs(3),
+        "bounded: stopped after {took:?}"
+    );
+
+    // A request in flight is cut at the deadline, however long its own timeout.
+    let server = TestServer::start(catalog(), 100, None).await;
+    server.slow_pages(Duration::from_secs(20));
+    opts.timeout = Duration::from_secs(60);
+    let started = Instant::now();
+    let err = source_with(&server, credentials(None), opts)
+        .fetch_all(&articles())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, FetchError::Deadline { pages: 0, .. }),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+fn content(id: &str, title: &str, updated: &str, synced: &str) -> unified_content::UnifiedContent {
+    let mut raw = item(id, "article", "published");
+    raw["title"] = title.into();
+    raw["created_at"] = "2025-01-01T00:00:00Z".into();
+    raw["updated_at"] = updated.into();
+    raw["synced_at"] = synced.into();
+    serde_json::from_value(raw).unwrap()
+}
+
+#[tokio::test]
+async fn snapshots_hold_each_id_once_whether_built_in_memory_or_streamed() {
+    let received = vec![
+        content("a", "a old", "2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z"),
+        content("b", "b", "2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z"),
+        content(
+            "c",
+            "c newest",
+            "2026-03-01T00:00:00Z",
+            "2026-03-01T00:00:00Z",
+        ),
+        content(
+            "a",
+            "a newer",
+            "2026-01-02T00:00:00Z",
+            "2026-01-04T00:00:00Z",
+        ),
+        content(
+            "c",
+            "c older, sent later",
+            "2026-02-01T00:00:00Z",
+            "2026-03-02T00:00:00Z",
+        ),
+        content(
+            "b",
+            "b again, same version",
+            "2026-01-02T00:00:00Z",
+            "2026-01-03T00:00:00Z",
+        ),
+    ];
+    let filters = Filters::default();
+    let at = chrono::Utc::now();
+    let in_memory = Snapshot::new("http://api", &filters, at, received.clone());
+    let titles: Vec<(&str, &str)> = in_memory
+        .items
+        .iter()
+        .map(|i| (i.content.id.as_str(), i.content.title.as_str()))
+        .collect();
+    assert_eq!(
+        titles,
+        vec![
+            ("a", "a newer"),
+            ("b", "b again, same version"),
+            ("c", "c newest")
+        ]
+    );
+    assert_eq!(in_memory.header.count, 3);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snap.json");
+    let mut writer = SnapshotWriter::create(&path).unwrap();
+    writer
+        .add(vec![content(
+            "z",
+            "dropped",
+            "2026-01-02T00:00:00Z",
+            "2026-01-03T00:00:00Z",
+        )])
+        .unwrap();
+    writer.restart().unwrap();
+    let (first, second) = received.split_at(2);
+    writer.add(first.to_vec()).unwrap();
+    writer.add(second.to_vec()).unwrap();
+    assert_eq!(writer.received(), 6);
+    assert_eq!(writer.per_type().get(&ContentType::Article), Some(&3));
+    assert!(!path.exists(), "nothing in place before finish");
+    let header = writer.finish("http://api", &filters, at).unwrap();
+    assert_eq!(header, in_memory.header);
+    assert_eq!(Snapshot::read(&path).unwrap(), in_memory);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temporary file left"
+    );
+    let offline = ContentSource::snapshot(&path).unwrap();
+    assert_eq!(offline.get("a").await.unwrap().unwrap().title, "a newer");
+    assert_eq!(
+        offline
+            .fetch_all(&FetchOptions::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn snapshots_in_the_earlier_pretty_layout_still_read_as_a_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.json");
+    let items: Vec<_> = (0..600)
+        .map(|i| {
+            content(
+                &format!("a-{i:03}"),
+                "t",
+                "2026-01-02T00:00:00Z",
+                "2026-01-03T00:00:00Z",
+            )
+        })
+        .collect();
+    let snapshot = Snapshot::new("http://api", &Filters::default(), chrono::Utc::now(), items);
+    // As earlier versions wrote it: one pretty-printed object.
+    std::fs::write(&path, serde_json::to_vec_pretty(&snapshot).unwrap()).unwrap();
+    assert_eq!(Snapshot::read(&path).unwrap(), snapshot);
+    let offline = ContentSource::snapshot(&path).unwrap();
+    let mut stream = offline.pages(&articles()).unwrap();
+    let mut pages = Vec::new();
+    while let Some(page) = stream.next_page().await {
+        let page = page.unwrap();
+        pages.push((page.index, page.items.len(), page.last));
+    }
+    assert_eq!(
+        pages,
+        vec![(0, 250, false), (1, 250, false), (2, 100, true)]
+    );
+    let all = offline.fetch_all(&FetchOptions::default()).await.unwrap();
+    assert_eq!(all.items.len(), 600);
+    assert_eq!(all.summary.items.get(&ContentType::Product), Some(&0));
+
+    // Cut short, the file is refused when opened, before any page.
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, &text[..text.len() / 2]).unwrap();
+    let err = ContentSource::snapshot(&path).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Snapshot);
+}
+
+#[tokio::test]
+async fn stale_temporary_files_are_swept_and_live_or_foreign_ones_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.json");
+    let long_ago = SystemTime::now() - Duration::from_secs(3600);
+    let age = |name: &str| {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(dir.path().join(name))
+            .unwrap();
+        file.set_modified(long_ago).unwrap();
+    };
+    let stale = ".s.json.content-fetch-Ab3dE9.tmp";
+    let foreign = [
+        ".s.json.content-fetch-mine.tmp",
+        ".s.json.content-fetch-Ab3dE9.tmp.keep",
+        ".s.json.99.tmp",
+        ".t.json.content-fetch-Ab3dE9.tmp",
+    ];
+    for name in foreign.iter().chain([&stale]) {
+        std::fs::write(dir.path().join(name), "x").unwrap();
+        age(name);
+    }
+    let live = SnapshotWriter::create(&path).unwrap();
+    let names = || -> Vec<String> {
+        let mut n: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    let spool = names()
+        .into_iter()
+        .find(|n| {
+            n.starts_with(".s.json.content-fetch-")
+                && n.ends_with(".tmp")
+                && n.len() == stale.len()
+                && n != stale
+        })
+        .expect("the live writer's spool");
+    assert!(
+        !names().contains(&stale.to_string()),
+        "the stale one is swept"
+    );
+    // Another run starting now leaves the live run's (locked) spool alone, however old.
+    age(&spool);
+    let second = SnapshotWriter::create(&path).unwrap();
+    assert!(names().contains(&spool));
+    drop((live, second));
+    let mut expected: Vec<String> = foreign.iter().map(|s| s.to_string()).collect();
+    expected.sort();
+    assert_eq!(names(), expected, "dropped writers remove their own files");
 }

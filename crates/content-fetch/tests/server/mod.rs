@@ -54,9 +54,16 @@ pub struct Received {
     pub verified: Result<String, String>,
 }
 
+/// Writes the body of `GET /content` for a cursor (`None` for the first page) in place of
+/// the catalog's pages: lying counts, cursor loops, endless empty pages.
+pub type PageScript = Box<dyn Fn(Option<&str>) -> Value + Send + Sync>;
+
 pub struct ServerState {
     pub items: Mutex<Vec<Value>>,
     pub page_size: usize,
+    pub script: Mutex<Option<PageScript>>,
+    /// How long every `GET /content` waits before answering.
+    pub page_delay: Mutex<Duration>,
     pub verifier: SigV4Verifier,
     pub faults: Mutex<VecDeque<Fault>>,
     pub received: Mutex<Vec<Received>>,
@@ -79,6 +86,8 @@ impl TestServer {
         let state = Arc::new(ServerState {
             items: Mutex::new(items),
             page_size,
+            script: Mutex::new(None),
+            page_delay: Mutex::new(Duration::ZERO),
             verifier,
             faults: Mutex::new(VecDeque::new()),
             received: Mutex::new(Vec::new()),
@@ -106,6 +115,16 @@ impl TestServer {
 
     pub fn endpoint(&self) -> String {
         format!("http://{}/prod", self.addr)
+    }
+
+    /// Serves `GET /content` from `script` instead of the catalog.
+    pub fn script(&self, script: impl Fn(Option<&str>) -> Value + Send + Sync + 'static) {
+        *self.state.script.lock().unwrap() = Some(Box::new(script));
+    }
+
+    /// Makes every `GET /content` wait `delay` before answering.
+    pub fn slow_pages(&self, delay: Duration) {
+        *self.state.page_delay.lock().unwrap() = delay;
     }
 
     pub fn fault(&self, fault: Fault) {
@@ -250,6 +269,17 @@ async fn list(State(state): State<Arc<ServerState>>, request: Request) -> Respon
         Ok(q) => q,
         Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string()),
     };
+    let delay = *state.page_delay.lock().unwrap();
+    tokio::time::sleep(delay).await;
+    let scripted = state
+        .script
+        .lock()
+        .unwrap()
+        .as_ref()
+        .map(|script| script(query.cursor.as_deref()));
+    if let Some(body) = scripted {
+        return play_fault(&state, body.to_string()).await;
+    }
     let statuses: Vec<&str> = query
         .effective_statuses()
         .iter()
