@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::sync::OnceLock;
 
 use napi::bindgen_prelude::{
-    AsyncTask, Function, JsObjectValue, Object, ToNapiValue, TypeName, ValueType,
+    AsyncTask, FnArgs, Function, JsObjectValue, Object, ToNapiValue, TypeName, ValueType,
 };
 use napi::{Env, Error, Task};
 use tokio::runtime::Runtime;
@@ -134,14 +134,14 @@ impl<T: ToNapiValue + TypeName + Send + 'static> Task for Job<T> {
     fn resolve(&mut self, env: Env, done: Done<T>) -> napi::Result<T> {
         if !done.warnings.is_empty() {
             let process: Object = env.get_global()?.get_named_property("process")?;
-            let emit: Function<(String, String, String), ()> =
+            let emit: Function<FnArgs<(String, String, String)>, ()> =
                 process.get_named_property("emitWarning")?;
             for warning in done.warnings {
-                emit.call((
+                emit.call(FnArgs::from((
                     warning,
                     "ContentFetchWarning".to_string(),
                     "CONTENT_FETCH".to_string(),
-                ))?;
+                )))?;
             }
         }
         Ok(done.value)

@@ -1,0 +1,83 @@
+// The real content API for the tests: the demo's signed webhooks ingested into a fresh SQLite
+// file by `integration-api ingest`, then `integration-api serve --require-sigv4` on loopback,
+// the binaries cargo built into the shared target folder.
+import { spawn, execFileSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { once } from 'node:events'
+
+const root = resolve(import.meta.dirname, '../../../..')
+const target = process.env.CARGO_TARGET_DIR ?? join(root, 'target')
+const bin = join(target, 'debug', 'integration-api')
+const config = join(root, 'examples/demo/integration-api.toml')
+
+export const ACCESS_KEY = 'AKIDNODETESTLOCAL000'
+export const SECRET_KEY = 'node-test-only-secret-access-key'
+export const REGION = 'eu-west-1'
+
+/** A fresh temp folder. */
+export function tempDir() {
+  return mkdtempSync(join(tmpdir(), 'content-fetch-node-'))
+}
+
+/** Serves the demo content; `stop()` ends the server. */
+export async function serve() {
+  const dir = tempDir()
+  const db = join(dir, 'content.sqlite3')
+  const hooks = join(root, 'examples/demo/webhooks')
+  for (const name of readdirSync(hooks).filter((n) => n.endsWith('.json')).sort()) {
+    const provider = name.split('-')[1]
+    execFileSync(bin, ['--config', config, '--db', db, 'ingest', '--provider', provider, join(hooks, name)], {
+      env: { PATH: process.env.PATH, RUST_LOG: 'warn' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    })
+  }
+  const child = spawn(bin, ['--config', config, '--db', db, 'serve', '--bind', '127.0.0.1:0', '--require-sigv4'], {
+    env: { PATH: process.env.PATH, RUST_LOG: 'warn', INTEGRATION_API_ACCESS_KEYS: `${ACCESS_KEY}:${SECRET_KEY}` },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let log = ''
+  const endpoint = await new Promise((ok, fail) => {
+    child.stderr.on('data', (chunk) => {
+      log += chunk
+      const found = /listening on (http:\S+)/.exec(log)
+      if (found) ok(found[1])
+    })
+    child.on('exit', (code) => fail(new Error(`integration-api serve exited with ${code}: ${log}`)))
+  })
+  return {
+    endpoint,
+    dir,
+    async stop() {
+      child.kill()
+      if (child.exitCode === null) await once(child, 'exit')
+    },
+  }
+}
+
+/** Runs `fn` with only these AWS settings in the environment (empty shared files, no IMDS). */
+export async function withAws(vars, fn) {
+  const dir = tempDir()
+  const empty = join(dir, 'empty')
+  writeFileSync(empty, '')
+  const saved = { ...process.env }
+  for (const name of Object.keys(process.env)) {
+    if (name.startsWith('AWS_') || name === 'INTEGRATION_API_URL') delete process.env[name]
+  }
+  Object.assign(process.env, {
+    AWS_CONFIG_FILE: empty,
+    AWS_SHARED_CREDENTIALS_FILE: empty,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    ...vars,
+  })
+  try {
+    return await fn()
+  } finally {
+    for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name]
+    Object.assign(process.env, saved)
+  }
+}
+
+/** The test keys, valid for the server. */
+export const goodKeys = { AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: SECRET_KEY, AWS_REGION: REGION }
