@@ -23,7 +23,7 @@ pub use config::{Config, ConfigError};
 pub use events::{EventPublisher, EventSource, LocalPublisher, PublishError};
 pub use ingest::{Ingest, IngestError, WebhookSummary};
 pub use router::{OPENAPI_JSON, RouterOptions, router};
-pub use store::{ContentStore, SqliteStore, StoreError};
+pub use store::{ContentStore, DynamoStore, SqliteStore, StoreError};
 
 /// Why the service cannot start.
 #[derive(Debug, thiserror::Error)]

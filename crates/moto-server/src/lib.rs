@@ -33,14 +33,26 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Binds port 0 (so the OS picks a free port without a race), prints the port, then serves until
 /// its stdin closes: the test process exiting, however it exits, closes the pipe.
+///
+/// Requests are handled one at a time. moto's `TransactWriteItems` snapshots every table it
+/// touches and restores the snapshot when a condition fails, so two transactions handled at
+/// once lose each other's writes; DynamoDB applies each request atomically, and so does moto
+/// when requests are serialized. Connections stay concurrent (keep-alive, one thread each).
 const SERVER_SCRIPT: &str = r#"
-import os, sys
-from moto.server import ThreadedMotoServer
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-server.start()
-port = server.get_host_and_port()[1]
-os.environ["MOTO_PORT"] = str(port)
-print(port, flush=True)
+import os, sys, threading
+from werkzeug.serving import make_server
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication, MotoRequestHandler, create_backend_app,
+)
+dispatcher = DomainDispatcherApplication(create_backend_app)
+one_at_a_time = threading.Lock()
+def app(environ, start_response):
+    with one_at_a_time:
+        return list(dispatcher(environ, start_response))
+server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+os.environ["MOTO_PORT"] = str(server.port)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+print(server.port, flush=True)
 sys.stdin.read()
 os._exit(0)
 "#;
@@ -101,8 +113,15 @@ impl MotoServer {
     /// Starts a server of its own for the caller, on a free port, and waits until it answers.
     pub fn start() -> Result<Self, MotoError> {
         let python = python();
+        // moto's request recorder (`/moto-api/recorder/...`) writes to its working folder unless
+        // told otherwise; keep it out of the source tree.
+        static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let recording =
+            std::env::temp_dir().join(format!("moto-recording-{}-{n}", std::process::id()));
         let mut child = Command::new(&python)
             .args(["-c", SERVER_SCRIPT])
+            .env("MOTO_RECORDER_FILEPATH", recording)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -3,9 +3,12 @@
 //! The seam speaks only the model's terms (changes in, items and pages out), so that the
 //! DynamoDB store of a later issue fits behind it without SQL leaking through.
 
+mod cursor;
+pub mod dynamo;
 mod rules;
 mod sqlite;
 
+pub use dynamo::DynamoStore;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;

@@ -8,13 +8,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params};
 use unified_content::api::{ContentPage, ContentQuery, MAX_PAGE_BYTES};
 use unified_content::{ContentStatus, ContentType, UnifiedContent, content_digest};
 
+use super::cursor;
 use super::rules::{Holder, LookupKind, Plan, Put, Reads, Stored, lookup_keys, micros};
 use super::{ApplyReport, ContentStore, Delivery, StoreError};
 
@@ -50,7 +49,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
 /// with room to spare.
 const PAGE_ENVELOPE_BYTES: usize = 64;
 
-const CURSOR_PREFIX: &str = "v1:";
+/// The backend a cursor names.
+const CURSOR_BACKEND: &str = "sqlite";
 
 /// The SQLite content store. Clones share one connection; every write runs in one
 /// `BEGIN IMMEDIATE` transaction, so concurrent deliveries never lose an update, also when
@@ -338,21 +338,6 @@ fn save(conn: &Connection, put: &Put) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn encode_cursor(id: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{id}"))
-}
-
-fn decode_cursor(cursor: &str) -> Result<String, StoreError> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.strip_prefix(CURSOR_PREFIX).map(str::to_string))
-        .ok_or_else(|| StoreError::BadCursor {
-            cursor: cursor.to_string(),
-        })
-}
-
 fn list_page(conn: &Connection, query: &ContentQuery) -> Result<ContentPage, StoreError> {
     let statuses = query.effective_statuses();
     let mut sql = format!(
@@ -379,9 +364,9 @@ fn list_page(conn: &Connection, query: &ContentQuery) -> Result<ContentPage, Sto
         sql.push_str(" AND synced_at >= ?");
         args.push(SqlValue::Integer(micros(t)));
     }
-    if let Some(cursor) = &query.cursor {
+    if let Some(after) = cursor::decode(CURSOR_BACKEND, query)? {
         sql.push_str(" AND id > ?");
-        args.push(SqlValue::Text(decode_cursor(cursor)?));
+        args.push(SqlValue::Text(after));
     }
     let limit = query.effective_limit() as usize;
     // One row more than the page tells whether another page follows.
@@ -401,7 +386,7 @@ fn list_page(conn: &Connection, query: &ContentQuery) -> Result<ContentPage, Sto
     let mut more = rows.len() > limit;
     for (id, json) in rows.iter().take(limit) {
         // The item, its comma, and the cursor that would point past it.
-        let cost = json.len() + 1 + encode_cursor(id).len() + 2;
+        let cost = json.len() + 1 + cursor::encode(CURSOR_BACKEND, query, id).len() + 2;
         if !items.is_empty() && bytes + cost > MAX_PAGE_BYTES {
             more = true;
             break;
@@ -410,7 +395,7 @@ fn list_page(conn: &Connection, query: &ContentQuery) -> Result<ContentPage, Sto
         items.push(parse(id, json)?);
     }
     let next_cursor = match items.last() {
-        Some(last) if more => Some(encode_cursor(&last.id)),
+        Some(last) if more => Some(cursor::encode(CURSOR_BACKEND, query, &last.id)),
         _ => None,
     };
     Ok(ContentPage {

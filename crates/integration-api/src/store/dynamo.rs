@@ -1,0 +1,885 @@
+//! The DynamoDB store: the content cache table of `deploy/content-cache-table.json`.
+//!
+//! - **Rows.** An item is one row, keyed by `content_id` and `content_type_provider`
+//!   (`product#shopify`), with its JSON in `body` and the attributes the indexes need. Rows of
+//!   the store's own bookkeeping live in the same table under reserved `#`-prefixed partition
+//!   keys: deletion markers of items never stored, lookup rows (variant id, SKU or stock
+//!   record id → item) for stock changes, and delivery ids. They carry no `client_id`, so no
+//!   list index sees them.
+//! - **Writes.** The store rules (shared with SQLite) decide against consistent reads; the writes go
+//!   in one `TransactWriteItems`, each conditional on the row being what was read (absent, or
+//!   at the `revision` read). A concurrent writer makes the condition fail; the group is then
+//!   read and decided again, so two concurrent orders never lose a decrement and an older
+//!   upsert never overwrites a newer one. The revision subsumes `attribute_not_exists OR
+//!   updated_at < :new` and also covers stock changes, which keep `updated_at`.
+//! - **Split.** A transaction holds at most [`MAX_TRANSACTION_ACTIONS`] writes and
+//!   [`MAX_TRANSACTION_BYTES`]. A larger delivery is split deterministically into consecutive
+//!   runs of its changes, in order, each run as large as fits; the delivery id is written with
+//!   the last run. A failure after some runs leaves those applied (each on its own complete and
+//!   valid); the provider's retry then finds them unchanged and applies the rest.
+//! - **Lookup rows** are written before the transaction that needs them, outside it (they
+//!   would crowd it: one per variant and SKU). A lookup row of a write that then failed, or of
+//!   a variant since removed, is harmless: the stock change finds no such variant in the item.
+//! - **Lists** are Query calls on a GSI, never Scan: `ClientContentTypeIndex` (client,
+//!   content type), or `ClientSyncedIndex` (client, `synced_key`) when `synced_since` is asked.
+//! - **Size.** An item over DynamoDB's 400 KB row limit is refused with
+//!   [`StoreError::TooLarge`] naming it, not compressed: a compressed body would hide the
+//!   item from DynamoDB's own tools and only move the limit.
+
+mod table;
+
+pub use table::{TABLE_DEFINITION, TTL_ATTRIBUTE, create_table};
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConsumedCapacity, Delete, Put as PutRow, PutRequest, ReturnConsumedCapacity,
+    TransactWriteItem, WriteRequest,
+};
+use providers::Change;
+use unified_content::api::{ContentPage, ContentQuery, MAX_PAGE_BYTES};
+use unified_content::{ContentType, Timestamp, UnifiedContent, content_digest};
+
+use super::cursor;
+use super::rules::{Holder, LookupKind, Plan, Put, Reads, Stored, lookup_keys, micros};
+use super::{ApplyReport, ContentStore, Delivery, StoreError};
+use table::{CLIENT_CONTENT_TYPE_INDEX, CLIENT_SYNCED_INDEX};
+
+/// The most writes one `TransactWriteItems` takes.
+pub const MAX_TRANSACTION_ACTIONS: usize = 100;
+/// The most bytes of rows one transaction takes (DynamoDB's limit is 4 MB).
+pub const MAX_TRANSACTION_BYTES: usize = 4 * 1024 * 1024;
+/// DynamoDB's limit on one row.
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+/// How long tombstones, deletion markers and delivery ids are kept.
+pub const RECORD_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
+/// How often a group of writes is read and decided again after a concurrent writer won.
+const MAX_CONFLICT_RETRIES: u32 = 64;
+
+const PK: &str = "content_id";
+const SK: &str = "content_type_provider";
+
+/// Requests and capacity units the store used, as DynamoDB reported them with
+/// `ReturnConsumedCapacity`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Usage {
+    /// `Query` calls.
+    pub queries: u64,
+    /// `GetItem` calls.
+    pub get_items: u64,
+    /// `TransactWriteItems` calls.
+    pub transactions: u64,
+    /// `BatchWriteItem` calls.
+    pub batch_writes: u64,
+    /// Read capacity units consumed.
+    pub read_units: f64,
+    /// Write capacity units consumed.
+    pub write_units: f64,
+}
+
+/// The DynamoDB content store of one client. Clones share the SDK client and the usage.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    client_id: String,
+    usage: Arc<Mutex<Usage>>,
+}
+
+impl DynamoStore {
+    /// The store of `client_id`'s content in `table`, through an SDK client built once.
+    pub fn new(client: Client, table: impl Into<String>, client_id: impl Into<String>) -> Self {
+        DynamoStore {
+            client,
+            table: table.into(),
+            client_id: client_id.into(),
+            usage: Arc::default(),
+        }
+    }
+
+    /// The table.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Requests and capacity used so far by this store and its clones.
+    pub fn usage(&self) -> Usage {
+        *self.usage.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Checks that the table exists, so that a wrong name fails at start, not at the first
+    /// delivery.
+    pub async fn check(&self) -> Result<(), StoreError> {
+        self.client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| StoreError::Open {
+                location: format!("DynamoDB table {}", self.table),
+                source: aws_sdk_dynamodb::Error::from(e).into(),
+            })
+    }
+
+    /// Counts one call and the capacity it reports; a bare `CapacityUnits` is a read or a
+    /// write as the call was.
+    fn count(&self, f: impl FnOnce(&mut Usage), capacity: &[&ConsumedCapacity], write: bool) {
+        let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut usage);
+        for c in capacity {
+            usage.read_units += c.read_capacity_units().unwrap_or(0.0);
+            usage.write_units += c.write_capacity_units().unwrap_or(0.0);
+            if c.read_capacity_units().is_none() && c.write_capacity_units().is_none() {
+                let units = c.capacity_units().unwrap_or(0.0);
+                if write {
+                    usage.write_units += units;
+                } else {
+                    usage.read_units += units;
+                }
+            }
+        }
+    }
+
+    /// All rows of a partition key, with a consistent read.
+    async fn partition(&self, pk: &str) -> Result<Vec<Row>, StoreError> {
+        let mut rows = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_values(":pk", s(pk))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .map_err(|e| backend("read item", e))?;
+            self.count(
+                |u| u.queries += 1,
+                &out.consumed_capacity().into_iter().collect::<Vec<_>>(),
+                false,
+            );
+            rows.extend(out.items().iter().cloned().map(Row));
+            match out.last_evaluated_key() {
+                Some(key) => start = Some(key.clone()),
+                None => return Ok(rows),
+            }
+        }
+    }
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn backend<E>(operation: &'static str, error: SdkError<E>) -> StoreError
+where
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+{
+    StoreError::Backend {
+        operation,
+        source: Box::new(error),
+    }
+}
+
+fn throttled(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some(
+            "ProvisionedThroughputExceededException"
+                | "ThrottlingException"
+                | "RequestLimitExceeded"
+                | "TransactionConflict"
+                | "TransactionConflictException"
+                | "TransactionInProgressException"
+                | "ThrottlingError"
+        )
+    )
+}
+
+/// One row as DynamoDB returned it.
+struct Row(HashMap<String, AttributeValue>);
+
+impl Row {
+    fn text(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .and_then(|v| v.as_s().ok())
+            .map(String::as_str)
+    }
+
+    fn number(&self, name: &str) -> Option<i64> {
+        self.0
+            .get(name)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+    }
+
+    fn sort_key(&self) -> &str {
+        self.text(SK).unwrap_or_default()
+    }
+
+    fn revision(&self) -> i64 {
+        self.number("revision").unwrap_or(0)
+    }
+
+    fn item(&self) -> Result<Option<UnifiedContent>, StoreError> {
+        let id = self.text(PK).unwrap_or_default();
+        self.text("body")
+            .map(|body| {
+                serde_json::from_str(body).map_err(|source| StoreError::Corrupt {
+                    id: id.to_string(),
+                    source,
+                })
+            })
+            .transpose()
+    }
+
+    fn index_key(&self, index_attribute: &str) -> HashMap<String, AttributeValue> {
+        [PK, SK, "client_id", index_attribute]
+            .into_iter()
+            .filter_map(|name| Some((name.to_string(), self.0.get(name)?.clone())))
+            .collect()
+    }
+}
+
+/// An index key of string attributes as a cursor position.
+fn position(key: &HashMap<String, AttributeValue>) -> String {
+    let key: std::collections::BTreeMap<&str, &str> = key
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str(), value.as_s().ok()?.as_str())))
+        .collect();
+    serde_json::to_string(&key).expect("strings serialize")
+}
+
+/// The `ExclusiveStartKey` of a cursor position.
+fn start_key(position: &str) -> Option<HashMap<String, AttributeValue>> {
+    let key: HashMap<String, String> = serde_json::from_str(position).ok()?;
+    (!key.is_empty()).then(|| key.into_iter().map(|(k, v)| (k, s(v))).collect())
+}
+
+fn lookup_pk(kind: LookupKind, key: &str) -> String {
+    format!("#lookup#{}#{key}", kind.as_str())
+}
+
+fn delivery_pk(provider: &str, id: &str) -> String {
+    format!("#delivery#{provider}#{id}")
+}
+
+fn marker_pk(id: &str) -> String {
+    format!("#deleted#{id}")
+}
+
+fn sort_key(content_type: Option<ContentType>, provider: &str) -> String {
+    format!(
+        "{}#{provider}",
+        content_type.map_or("unknown", ContentType::as_str)
+    )
+}
+
+/// `synced_at` as a sortable string: zero-padded microseconds, then the id for uniqueness.
+fn synced_key(synced_at: Timestamp, id: &str) -> String {
+    format!("{:020}#{id}", micros(synced_at).max(0))
+}
+
+fn expires(at: Timestamp) -> i64 {
+    at.timestamp().saturating_add(RECORD_TTL.as_secs() as i64)
+}
+
+/// The rows read for one delivery attempt: what the conditions of its writes compare with.
+struct DynamoReads<'a> {
+    store: &'a DynamoStore,
+    /// Every row under each id read: the item row(s) and the deletion marker.
+    rows: HashMap<String, Vec<(String, String, i64)>>,
+    loaded: HashMap<String, Option<Stored>>,
+}
+
+#[async_trait]
+impl Reads for DynamoReads<'_> {
+    async fn load(&mut self, id: &str) -> Result<Option<Stored>, StoreError> {
+        if let Some(stored) = self.loaded.get(id) {
+            return Ok(stored.clone());
+        }
+        let mut found: Option<Stored> = None;
+        let mut seen = Vec::new();
+        let mut rows = self.store.partition(id).await?;
+        rows.extend(self.store.partition(&marker_pk(id)).await?);
+        for row in rows {
+            let pk = row.text(PK).unwrap_or_default().to_string();
+            seen.push((pk, row.sort_key().to_string(), row.revision()));
+            let stored = Stored {
+                updated_at: row.number("updated_at").unwrap_or(i64::MIN),
+                item: row.item()?,
+            };
+            // The newest row tells; an item wins a tie with a marker.
+            let newer = match &found {
+                None => true,
+                Some(f) => {
+                    stored.updated_at > f.updated_at
+                        || (stored.updated_at == f.updated_at && f.item.is_none())
+                }
+            };
+            if newer {
+                found = Some(stored);
+            }
+        }
+        self.rows.insert(id.to_string(), seen);
+        self.loaded.insert(id.to_string(), found.clone());
+        Ok(found)
+    }
+
+    async fn holders(&mut self, kind: LookupKind, key: &str) -> Result<Vec<Holder>, StoreError> {
+        let rows = self.store.partition(&lookup_pk(kind, key)).await?;
+        Ok(rows
+            .iter()
+            .map(|row| Holder {
+                item_id: row.sort_key().to_string(),
+                provider: row.text("holder_provider").unwrap_or_default().to_string(),
+            })
+            .collect())
+    }
+}
+
+/// The transaction of one group of changes, and the lookup rows it needs first.
+struct Group {
+    actions: Vec<TransactWriteItem>,
+    lookups: Vec<WriteRequest>,
+    bytes: usize,
+    /// The id of each action, to name the item when the transaction fails.
+    ids: Vec<String>,
+}
+
+impl DynamoReads<'_> {
+    /// The condition that the row `(pk, sk)` is still as read.
+    fn condition(&self, id: &str, pk: &str, sk: &str) -> (String, Option<i64>) {
+        let revision = self
+            .rows
+            .get(id)
+            .and_then(|rows| rows.iter().find(|(p, k, _)| p == pk && k == sk))
+            .map(|(_, _, r)| *r);
+        match revision {
+            Some(r) => ("revision = :rev".to_string(), Some(r)),
+            None => ("attribute_not_exists(content_id)".to_string(), None),
+        }
+    }
+
+    fn group(&self, plan: &Plan) -> Result<Group, StoreError> {
+        let store = self.store;
+        let mut group = Group {
+            actions: Vec::new(),
+            lookups: Vec::new(),
+            bytes: 0,
+            ids: Vec::new(),
+        };
+        for put in plan.puts() {
+            let id = put.id().to_string();
+            let (pk, sk, mut row) = match put {
+                Put::Item(item) => {
+                    let body =
+                        serde_json::to_string(item).map_err(|source| StoreError::Corrupt {
+                            id: id.clone(),
+                            source,
+                        })?;
+                    let sk = sort_key(Some(item.content_type), &item.provider_name);
+                    let mut row = HashMap::from([
+                        ("record".to_string(), s("item")),
+                        ("client_id".to_string(), s(&store.client_id)),
+                        ("content_type".to_string(), s(item.content_type.as_str())),
+                        ("provider_name".to_string(), s(&item.provider_name)),
+                        ("status".to_string(), s(item.status.as_str())),
+                        ("title".to_string(), s(&item.title)),
+                        ("updated_at".to_string(), n(micros(item.updated_at))),
+                        ("synced_at".to_string(), n(micros(item.synced_at))),
+                        ("synced_key".to_string(), s(synced_key(item.synced_at, &id))),
+                        ("digest".to_string(), s(content_digest(item))),
+                        ("body".to_string(), s(body)),
+                    ]);
+                    if item.is_deleted() {
+                        row.insert(TTL_ATTRIBUTE.to_string(), n(expires(item.synced_at)));
+                    }
+                    let previous = self.loaded.get(&id).cloned().flatten().and_then(|s| s.item);
+                    let known = previous.as_ref().map(lookup_keys).unwrap_or_default();
+                    for (kind, key) in lookup_keys(item) {
+                        if !known.contains(&(kind, key.clone())) {
+                            group.lookups.push(lookup_row(kind, &key, item)?);
+                        }
+                    }
+                    (id.clone(), sk, row)
+                }
+                Put::Marker {
+                    content_type,
+                    provider,
+                    deleted_at,
+                    synced_at,
+                    ..
+                } => {
+                    let row = HashMap::from([
+                        ("record".to_string(), s("marker")),
+                        ("updated_at".to_string(), n(micros(*deleted_at))),
+                        ("synced_at".to_string(), n(micros(*synced_at))),
+                        (TTL_ATTRIBUTE.to_string(), n(expires(*synced_at))),
+                    ]);
+                    (marker_pk(&id), sort_key(*content_type, provider), row)
+                }
+            };
+            let (condition, revision) = self.condition(&id, &pk, &sk);
+            row.insert(PK.to_string(), s(&pk));
+            row.insert(SK.to_string(), s(&sk));
+            row.insert(
+                "revision".to_string(),
+                n(revision.unwrap_or(0).saturating_add(1)),
+            );
+            let bytes = row_bytes(&row);
+            if bytes > MAX_ITEM_BYTES {
+                return Err(StoreError::TooLarge {
+                    id,
+                    bytes,
+                    limit: MAX_ITEM_BYTES,
+                });
+            }
+            group.bytes += bytes;
+            let values = revision.map(|r| HashMap::from([(":rev".to_string(), n(r))]));
+            let put_row = PutRow::builder()
+                .table_name(&store.table)
+                .set_item(Some(row))
+                .condition_expression(condition)
+                .set_expression_attribute_values(values)
+                .build()
+                .expect("table and item are set");
+            group
+                .actions
+                .push(TransactWriteItem::builder().put(put_row).build());
+            group.ids.push(id.clone());
+            // An item written replaces any other row of its id (a marker, or the row of
+            // another content type); each goes only if still as read.
+            for (other_pk, other_sk, r) in self.rows.get(&id).into_iter().flatten() {
+                if *other_pk == pk && *other_sk == sk {
+                    continue;
+                }
+                let delete = Delete::builder()
+                    .table_name(&store.table)
+                    .key(PK, s(other_pk))
+                    .key(SK, s(other_sk))
+                    .condition_expression("revision = :rev")
+                    .expression_attribute_values(":rev", n(*r))
+                    .build()
+                    .expect("table and key are set");
+                group
+                    .actions
+                    .push(TransactWriteItem::builder().delete(delete).build());
+                group.ids.push(id.clone());
+            }
+        }
+        Ok(group)
+    }
+}
+
+fn lookup_row(
+    kind: LookupKind,
+    key: &str,
+    item: &UnifiedContent,
+) -> Result<WriteRequest, StoreError> {
+    let row = HashMap::from([
+        (PK.to_string(), s(lookup_pk(kind, key))),
+        (SK.to_string(), s(&item.id)),
+        ("holder_provider".to_string(), s(&item.provider_name)),
+    ]);
+    Ok(WriteRequest::builder()
+        .put_request(
+            PutRequest::builder()
+                .set_item(Some(row))
+                .build()
+                .expect("item is set"),
+        )
+        .build())
+}
+
+/// DynamoDB's size of a row: attribute names and values in UTF-8 bytes, numbers counted
+/// generously.
+fn row_bytes(row: &HashMap<String, AttributeValue>) -> usize {
+    row.iter()
+        .map(|(name, value)| {
+            name.len()
+                + match value {
+                    AttributeValue::S(text) => text.len(),
+                    AttributeValue::N(number) => number.len().div_ceil(2) + 1,
+                    _ => 8,
+                }
+        })
+        .sum()
+}
+
+#[async_trait]
+impl ContentStore for DynamoStore {
+    async fn has_delivery(&self, provider: &str, delivery_id: &str) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(delivery_pk(provider, delivery_id)))
+            .key(SK, s("delivery"))
+            .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| backend("look up delivery id", e))?;
+        self.count(
+            |u| u.get_items += 1,
+            &out.consumed_capacity().into_iter().collect::<Vec<_>>(),
+            false,
+        );
+        Ok(out.item().is_some())
+    }
+
+    async fn apply(&self, delivery: Delivery) -> Result<ApplyReport, StoreError> {
+        if let Some(id) = &delivery.delivery_id
+            && self.has_delivery(&delivery.provider, id).await?
+        {
+            return Ok(ApplyReport {
+                duplicate: true,
+                outcomes: Vec::new(),
+            });
+        }
+        let mut outcomes = Vec::new();
+        let mut rest: &[Change] = &delivery.changes;
+        let mut conflicts = 0u32;
+        loop {
+            let mut reads = DynamoReads {
+                store: self,
+                rows: HashMap::new(),
+                loaded: HashMap::new(),
+            };
+            let (plan, taken, group) = self
+                .next_group(&mut reads, rest, delivery.received_at)
+                .await?;
+            let last = taken == rest.len();
+            let mut actions = group.actions;
+            let mut ids = group.ids;
+            if last && let Some(id) = &delivery.delivery_id {
+                let record = PutRow::builder()
+                    .table_name(&self.table)
+                    .item(PK, s(delivery_pk(&delivery.provider, id)))
+                    .item(SK, s("delivery"))
+                    .item("received_at", s(delivery.received_at.to_rfc3339()))
+                    .item(TTL_ATTRIBUTE, n(expires(delivery.received_at)))
+                    .condition_expression("attribute_not_exists(content_id)")
+                    .build()
+                    .expect("table and item are set");
+                actions.push(TransactWriteItem::builder().put(record).build());
+                ids.push(format!("delivery {id}"));
+            }
+            self.write_lookups(group.lookups).await?;
+            match self.transact(actions, &ids).await? {
+                Committed::Yes => {
+                    outcomes.extend(plan.into_outcomes());
+                    rest = &rest[taken..];
+                    conflicts = 0;
+                    if last {
+                        return Ok(ApplyReport {
+                            duplicate: false,
+                            outcomes,
+                        });
+                    }
+                }
+                Committed::Duplicate => {
+                    return Ok(ApplyReport {
+                        duplicate: true,
+                        outcomes,
+                    });
+                }
+                Committed::Conflict(error) => {
+                    conflicts += 1;
+                    if conflicts > MAX_CONFLICT_RETRIES {
+                        let id = ids.first().cloned().unwrap_or_default();
+                        tracing::warn!(item = %id, "write conflict after every retry");
+                        return Err(StoreError::Busy { id, source: error });
+                    }
+                    // Another writer won: back off a little, with jitter, then decide again.
+                    let pause = 2u64.saturating_pow(conflicts.min(6)) + fastrand::u64(0..10);
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                }
+            }
+        }
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<UnifiedContent>, StoreError> {
+        let mut reads = DynamoReads {
+            store: self,
+            rows: HashMap::new(),
+            loaded: HashMap::new(),
+        };
+        Ok(reads.load(id).await?.and_then(|stored| stored.item))
+    }
+
+    async fn list(&self, query: &ContentQuery) -> Result<ContentPage, StoreError> {
+        self.list_page(query).await
+    }
+}
+
+/// How a transaction ended, short of an error to report.
+enum Committed {
+    Yes,
+    /// The delivery id was recorded by a concurrent delivery.
+    Duplicate,
+    /// Another writer changed a row read; decide again.
+    Conflict(super::BackendError),
+}
+
+impl DynamoStore {
+    /// Decides changes from the start of `rest` until the next would overflow a transaction.
+    async fn next_group(
+        &self,
+        reads: &mut DynamoReads<'_>,
+        rest: &[Change],
+        received_at: Timestamp,
+    ) -> Result<(Plan, usize, Group), StoreError> {
+        // One action is kept for the delivery id.
+        let fits = |g: &Group| {
+            g.actions.len() < MAX_TRANSACTION_ACTIONS && g.bytes + 1024 <= MAX_TRANSACTION_BYTES
+        };
+        let mut plan = Plan::new(received_at);
+        let mut group = reads.group(&plan)?;
+        for (taken, change) in rest.iter().enumerate() {
+            let before = plan.clone();
+            plan.add(reads, change.clone()).await?;
+            let next = reads.group(&plan)?;
+            if !fits(&next) {
+                if taken == 0 {
+                    return Err(StoreError::Backend {
+                        operation: "apply delivery",
+                        source: format!(
+                            "one change writes {} rows ({} bytes), more than one DynamoDB transaction holds",
+                            next.actions.len(),
+                            next.bytes
+                        )
+                        .into(),
+                    });
+                }
+                return Ok((before, taken, group));
+            }
+            group = next;
+        }
+        Ok((plan, rest.len(), group))
+    }
+
+    async fn write_lookups(&self, mut lookups: Vec<WriteRequest>) -> Result<(), StoreError> {
+        while !lookups.is_empty() {
+            let batch: Vec<WriteRequest> = lookups.drain(..lookups.len().min(25)).collect();
+            let mut pending = HashMap::from([(self.table.clone(), batch)]);
+            let mut attempt = 0u32;
+            while !pending.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .set_request_items(Some(pending))
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .send()
+                    .await
+                    .map_err(|e| backend("write lookup rows", e))?;
+                self.count(
+                    |u| u.batch_writes += 1,
+                    &out.consumed_capacity().iter().collect::<Vec<_>>(),
+                    true,
+                );
+                pending = out.unprocessed_items().cloned().unwrap_or_default();
+                pending.retain(|_, requests| !requests.is_empty());
+                attempt += 1;
+                if !pending.is_empty() {
+                    tokio::time::sleep(Duration::from_millis(10u64 << attempt.min(6))).await;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn transact(
+        &self,
+        actions: Vec<TransactWriteItem>,
+        ids: &[String],
+    ) -> Result<Committed, StoreError> {
+        if actions.is_empty() {
+            return Ok(Committed::Yes);
+        }
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        let error = match result {
+            Ok(out) => {
+                self.count(
+                    |u| u.transactions += 1,
+                    &out.consumed_capacity().iter().collect::<Vec<_>>(),
+                    true,
+                );
+                return Ok(Committed::Yes);
+            }
+            Err(error) => error,
+        };
+        self.count(|u| u.transactions += 1, &[], true);
+        let reasons: Vec<Option<String>> = error
+            .as_service_error()
+            .and_then(|e| match e {
+                aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
+                    Some(c.cancellation_reasons().iter().map(|r| r.code().map(str::to_string)).collect())
+                }
+                _ => None,
+            })
+            .unwrap_or_default();
+        let failed_at = |code: &str| reasons.iter().position(|r| r.as_deref() == Some(code));
+        let code = error.code().map(str::to_string);
+        if let Some(index) = failed_at("ConditionalCheckFailed") {
+            // The delivery id row is the last action of the last group.
+            if ids.get(index).is_some_and(|id| id.starts_with("delivery ")) {
+                return Ok(Committed::Duplicate);
+            }
+            return Ok(Committed::Conflict(Box::new(error)));
+        }
+        if reasons.iter().any(|r| throttled(r.as_deref()))
+            || code.as_deref() == Some("TransactionCanceledException")
+        {
+            return Ok(Committed::Conflict(Box::new(error)));
+        }
+        let id = ids.first().cloned().unwrap_or_default();
+        if throttled(code.as_deref()) {
+            tracing::warn!(item = %id, "DynamoDB throttled the write after every retry");
+            return Err(StoreError::Busy {
+                id,
+                source: Box::new(error),
+            });
+        }
+        tracing::warn!(item = %id, "DynamoDB refused the write");
+        Err(backend("apply delivery", error))
+    }
+
+    async fn list_page(&self, query: &ContentQuery) -> Result<ContentPage, StoreError> {
+        let synced = query.synced_since.is_some();
+        let (index, index_attribute) = if synced {
+            (CLIENT_SYNCED_INDEX, "synced_key")
+        } else {
+            (CLIENT_CONTENT_TYPE_INDEX, "content_type")
+        };
+        let cursor_backend = format!("dynamodb:{index}");
+        let mut start = match cursor::decode(&cursor_backend, query)? {
+            Some(position) => Some(start_key(&position).ok_or_else(|| StoreError::BadCursor {
+                cursor: query.cursor.clone().unwrap_or_default(),
+            })?),
+            None => None,
+        };
+        let mut names = HashMap::from([("#c".to_string(), "client_id".to_string())]);
+        let mut values = HashMap::from([(":c".to_string(), s(&self.client_id))]);
+        let mut key_condition = "#c = :c".to_string();
+        let mut filters = Vec::new();
+        if let Some(since) = query.synced_since {
+            key_condition.push_str(" AND #k >= :since");
+            names.insert("#k".into(), "synced_key".into());
+            values.insert(":since".into(), s(format!("{:020}", micros(since).max(0))));
+        }
+        if let Some(t) = query.content_type {
+            names.insert("#t".into(), "content_type".into());
+            values.insert(":t".into(), s(t.as_str()));
+            if synced {
+                filters.push("#t = :t".to_string());
+            } else {
+                key_condition.push_str(" AND #t = :t");
+            }
+        }
+        let statuses = query.effective_statuses();
+        names.insert("#s".into(), "status".into());
+        let mut placeholders = Vec::new();
+        for (i, status) in statuses.iter().enumerate() {
+            values.insert(format!(":s{i}"), s(status.as_str()));
+            placeholders.push(format!(":s{i}"));
+        }
+        filters.push(format!("#s IN ({})", placeholders.join(", ")));
+        if let Some(p) = &query.provider {
+            names.insert("#p".into(), "provider_name".into());
+            values.insert(":p".into(), s(p));
+            filters.push("#p = :p".to_string());
+        }
+        if let Some(t) = query.updated_since {
+            names.insert("#u".into(), "updated_at".into());
+            values.insert(":u".into(), n(micros(t)));
+            filters.push("#u >= :u".to_string());
+        }
+        let limit = query.effective_limit() as usize;
+        let mut items = Vec::new();
+        let mut bytes = 64;
+        let mut last_key = None;
+        let mut more;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression(&key_condition)
+                .filter_expression(filters.join(" AND "))
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                .set_exclusive_start_key(start.take())
+                .limit(i32::try_from(limit - items.len() + 1).unwrap_or(i32::MAX))
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .map_err(|e| backend("list items", e))?;
+            self.count(
+                |u| u.queries += 1,
+                &out.consumed_capacity().into_iter().collect::<Vec<_>>(),
+                false,
+            );
+            let rows = out.items();
+            more = out.last_evaluated_key().is_some();
+            let mut stopped = false;
+            for (i, row) in rows.iter().enumerate() {
+                let row = Row(row.clone());
+                let body = row.text("body").unwrap_or_default();
+                let cost = body.len() + 1 + 512;
+                if items.len() == limit || (!items.is_empty() && bytes + cost > MAX_PAGE_BYTES) {
+                    stopped = true;
+                    break;
+                }
+                bytes += body.len() + 1;
+                let Some(item) = row.item()? else { continue };
+                items.push(item);
+                last_key = Some(row.index_key(index_attribute));
+                if i + 1 < rows.len() {
+                    more = true;
+                }
+            }
+            if stopped {
+                more = true;
+                break;
+            }
+            match out.last_evaluated_key() {
+                Some(key) if items.len() < limit => start = Some(key.clone()),
+                _ => break,
+            }
+        }
+        let next_cursor = match &last_key {
+            Some(key) if more => Some(cursor::encode(&cursor_backend, query, &position(key))),
+            _ => None,
+        };
+        Ok(ContentPage {
+            count: items.len(),
+            items,
+            next_cursor,
+        })
+    }
+}
