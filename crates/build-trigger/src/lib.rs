@@ -8,7 +8,11 @@
 
 mod change;
 mod decision;
+mod schedule;
+mod start;
+mod store;
 mod summary;
+mod trigger;
 
 pub use change::{Change, DELETED_DIGEST, coalesce, entity_key};
 pub use decision::{
@@ -17,4 +21,26 @@ pub use decision::{
     STANDARD_BATCH_WINDOW, SkipReason, TriggerReason, WaitReason, ceiling_frees_at, decide,
     decide_due, window_for,
 };
+pub use schedule::{
+    BatchScheduler, EventBridgeScheduler, LocalScheduler, ScheduleError, Scheduled,
+    ScheduledPayload, TRIGGER_BATCH_BUILD, at_expression, schedule_name,
+};
+pub use start::{BuildRequest, BuildStarter, CodeBuildStarter, StartError};
+pub use store::{
+    Batch, BatchStatus, BatchStore, BatchTable, BuildType, ClientSnapshot, DynamoBatchStore,
+    Finish, MAX_STORED_CHANGES, SqliteBatchStore, StoreError,
+};
 pub use summary::{ChangeSummary, MAX_AFFECTED_IDS};
+pub use trigger::{BuildTrigger, Outcome, TriggerError};
+
+/// An error and its causes on one line, each printed once.
+pub(crate) fn render(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
+}
