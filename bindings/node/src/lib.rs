@@ -5,7 +5,8 @@
 //! library's [`content_fetch::Request`], so they are checked and resolved as the CLI's flags
 //! are; the work runs on a Tokio runtime of the addon's own, driven from libuv's thread pool,
 //! never on the JS thread; failures become `Error`s with the CLI's message and a stable
-//! `code` ([`failure`]). The JS thread only turns the results into objects.
+//! `code` (`AUTH`, `NETWORK`, `VALIDATION`, `CONFIG`, `SNAPSHOT`, `OUTPUT`, `NOT_FOUND`). The JS
+//! thread only turns the results into objects.
 #![deny(missing_docs)]
 
 mod failure;
