@@ -75,6 +75,11 @@ impl Files {
         })
     }
 
+    /// The output folder.
+    pub(crate) fn out(&self) -> &Path {
+        &self.out
+    }
+
     /// The output has the folder `rel`, even when empty.
     pub(crate) fn folder(&mut self, rel: &str) -> Result<(), WriteError> {
         let dir = join_inside(&self.staging, rel);
@@ -176,12 +181,13 @@ impl Files {
     }
 
     /// Journals the deletion of every file earlier runs wrote that this run's output does not
-    /// hold, then commits the journal with the state files to move into `state`. Returns how
-    /// many files go.
+    /// hold, then commits the journal with the state files to move into `state` and the
+    /// `stale` ones to remove from it. Returns how many output files go.
     pub(crate) fn commit(
         mut self,
         state: &Path,
         state_files: &[&str],
+        stale: &[String],
     ) -> Result<usize, WriteError> {
         self.manifest
             .flush()
@@ -196,7 +202,7 @@ impl Files {
             Owned::Everything => each_file(&self.out, "", &mut check)?,
         }
         let deletes = self.journal.deletes;
-        self.journal.commit(state, state_files)?;
+        self.journal.commit(state, state_files, stale)?;
         Ok(deletes)
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! A run writes every changed file into its staging folder beside the output folder and, as
 //! it goes, a journal of what to do: rename a staged file into place, delete a file an earlier
-//! run wrote, create a folder, move a state file into the state folder. The journal is written
+//! run wrote, create a folder, move a state file into the state folder, remove a state file
+//! no longer needed. The journal is written
 //! aside and renamed into the state folder in one step: that is the commit. Then it is applied
 //! and removed. A run killed before the commit leaves the output as it was (its staging folder
 //! is abandoned and removed by the next run); a run killed while applying leaves every file
@@ -90,15 +91,24 @@ impl Journal {
         self.folders.push(rel.to_string());
     }
 
-    /// Writes the remaining operations, then moves the journal into `state`: from here on
-    /// the run's changes are certain to be applied, now or by the next run.
-    pub(crate) fn commit(mut self, state: &Path, state_files: &[&str]) -> Result<(), WriteError> {
+    /// Writes the remaining operations (move `state_files` from the run folder into `state`,
+    /// then remove its `stale` files), then moves the journal into `state`: from here on the
+    /// run's changes are certain to be applied, now or by the next run.
+    pub(crate) fn commit(
+        mut self,
+        state: &Path,
+        state_files: &[&str],
+        stale: &[String],
+    ) -> Result<(), WriteError> {
         // Folders after deletes, which remove folders they empty.
         for folder in std::mem::take(&mut self.folders) {
             self.line("M", &folder)?;
         }
         for name in state_files {
             self.line("S", name)?;
+        }
+        for name in stale {
+            self.line("X", name)?;
         }
         self.file
             .write_all(&END[1..])
@@ -169,6 +179,10 @@ pub(crate) fn apply(state: &Path, out: &Path) -> Result<(), WriteError> {
                     std::fs::rename(&from, state.join(arg)).map_err(fail)?;
                 }
             }
+            "X" => match std::fs::remove_file(join_inside(state, arg)) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(fail(e)),
+                _ => {}
+            },
             _ => {}
         }
     }
@@ -258,7 +272,10 @@ mod tests {
             journal.rename("products/fresh.json").unwrap();
             journal.delete("articles/gone.json").unwrap();
             journal.folder("pages");
-            journal.commit(&state, &["state.json"]).unwrap();
+            write(&state.join("items-0.jsonl"), "{}");
+            journal
+                .commit(&state, &["state.json"], &["items-0.jsonl".into()])
+                .unwrap();
 
             // The killed run got this far.
             let ops: [&dyn Fn(); 4] = [
@@ -295,6 +312,10 @@ mod tests {
             assert!(!out.join("articles").exists(), "an emptied folder goes");
             assert!(out.join("pages").is_dir());
             assert_eq!(read(&state.join("state.json")).as_deref(), Some("{}"));
+            assert!(
+                !state.join("items-0.jsonl").exists(),
+                "a stale segment goes"
+            );
             assert!(!state.join(JOURNAL_FILE).exists() && !staging.exists() && !run.exists());
         }
     }

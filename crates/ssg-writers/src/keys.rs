@@ -3,19 +3,11 @@
 //! Keys go through external sorts as bytes ([`Key::sort_key`] and [`Key::meta`]), so memory
 //! never holds one per item.
 
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use unified_content::{ContentType, Version, slugify};
 
-/// The fields of an item that place it.
-#[derive(Deserialize)]
-pub(crate) struct Placement {
-    pub(crate) id: String,
-    pub(crate) slug: String,
-    pub(crate) content_type: ContentType,
-}
-
-/// Where an item's line is: this run's spool or the previous run's item cache.
+/// Where an item's line is: this run's spool, or a segment of the state folder that an
+/// earlier run left.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Source {
     Spool = 0,
@@ -42,9 +34,17 @@ pub(crate) struct Key {
     pub(crate) source: Source,
     pub(crate) deleted: bool,
     pub(crate) written: Written,
+    /// The segment file of the state folder that holds a [`Source::Cache`] item.
+    pub(crate) segment: u32,
     pub(crate) offset: u64,
     pub(crate) len: u32,
+    /// Where a [`Source::Cache`] item's fragment lies in its type's previous list file:
+    /// offset and length.
+    pub(crate) fragment: (u64, u32),
 }
+
+/// How many content types there are.
+pub(crate) const TYPES: usize = ContentType::ALL.len();
 
 /// The length of [`Key::meta`]: source, deleted, written, offset (8), len (4).
 pub(crate) const META_LEN: usize = 15;
@@ -52,15 +52,23 @@ pub(crate) const META_LEN: usize = 15;
 pub(crate) const VERSION_LEN: usize = Version::BYTES;
 
 impl Key {
+    /// The key of a received item, under its safe slug.
     pub(crate) fn new(content_type: ContentType, slug: &str, id: &str) -> Key {
+        Key::from_parts(content_type, &slugify(slug), id)
+    }
+
+    /// The key of an item whose slug is already safe.
+    pub(crate) fn from_parts(content_type: ContentType, safe_slug: &str, id: &str) -> Key {
         Key {
             content_type,
-            order: format!("{}\0{id}", slugify(slug)).into_boxed_str(),
+            order: format!("{safe_slug}\0{id}").into_boxed_str(),
             source: Source::Spool,
             deleted: false,
             written: Written::Unknown,
+            segment: 0,
             offset: 0,
             len: 0,
+            fragment: (0, 0),
         }
     }
 
@@ -70,6 +78,12 @@ impl Key {
 
     pub(crate) fn id(&self) -> &str {
         self.order.split_once('\0').map_or("", |(_, id)| id)
+    }
+
+    /// How `self` and `other` are ordered in the outputs: as their [`Key::sort_key`]s are.
+    pub(crate) fn cmp_order(&self, other: &Key) -> std::cmp::Ordering {
+        (type_rank(self.content_type), self.order.as_bytes())
+            .cmp(&(type_rank(other.content_type), other.order.as_bytes()))
     }
 
     /// The bytes that sort keys as the outputs are ordered: the content type's rank, then
@@ -123,8 +137,10 @@ impl Key {
                 2 => Written::Suffixed,
                 _ => return None,
             },
+            segment: 0,
             offset: u64::from_le_bytes(meta[3..11].try_into().ok()?),
             len: u32::from_le_bytes(meta[11..].try_into().ok()?),
+            fragment: (0, 0),
         })
     }
 }

@@ -14,6 +14,7 @@ pub mod eleventy;
 mod error;
 mod external_sort;
 mod files;
+mod index;
 mod journal;
 mod keys;
 mod merge;

@@ -1,59 +1,80 @@
 //! Which items the output holds, in output order: the newest received version of each id,
-//! and the previous run's items that this run did not receive.
+//! and the previous run's items (from its index) that this run did not receive.
 
-use std::fs::File;
-use std::io::{self, BufRead, BufReader};
-use std::path::Path;
+use std::cmp::Ordering;
+use std::collections::HashSet;
+use std::io;
+use std::path::{Path, PathBuf};
 
 use crate::WriteError;
 use crate::external_sort::{ExternalSort, Limits, Sorted};
-use crate::keys::{META_LEN, Placement, Source, VERSION_LEN, Written, id_print};
-use crate::paths::suffixed_slug;
+use crate::index::IndexReader;
+use crate::keys::{Key, META_LEN, TYPES, VERSION_LEN, id_print, type_rank};
 
-/// The sorted placement of every item the output will hold: the previous run's items (from
-/// `cache`) not superseded in this run, plus the newest version of each id received in this
-/// run (already in `by_id`) unless it is a tombstone.
+/// Every item of the output, in order, as [`Placements::next`] yields them.
+pub(crate) struct Placements {
+    /// This run's newest versions that are not tombstones, in output order.
+    received: Sorted,
+    next_received: Option<Key>,
+    received_done: bool,
+    /// The previous run's items, in output order.
+    previous: Option<IndexReader>,
+    next_previous: Option<Key>,
+    /// Id prints of every id this run received: the previous run's versions of these go.
+    superseded: HashSet<[u8; 16]>,
+    scratch: PathBuf,
+    /// The content types, by rank, whose items change in this run: received, or gone.
+    pub(crate) dirty: [bool; TYPES],
+    /// The length of each type's list file as the previous run wrote it, by rank.
+    pub(crate) previous_list_len: [u64; TYPES],
+}
+
+/// Places every item: `by_id` holds this run's items (`<meta><version><sort key>` by id
+/// print), `index` the previous run's, if this run builds on it.
 ///
-/// Two external sorts keep memory flat: one by id print (this run's items, then the previous
-/// run's) picks what stays, one by type, slug and id orders it.
+/// Received ids go through an external sort by id print to keep the newest version of each
+/// (`Version` bytes compare as versions do; the later one on a tie, as `Version::replaces`
+/// says), then through one by output order. The previous run's index is already in output
+/// order and is merged as a stream, so memory holds only this run's id prints.
 pub(crate) fn placements(
-    mut by_id: ExternalSort,
-    cache: Option<&Path>,
+    by_id: ExternalSort,
+    index: Option<&Path>,
     sort_dir: &Path,
     limits: Limits,
-) -> Result<Sorted, WriteError> {
-    if let Some(path) = cache {
-        push_cached(&mut by_id, path)?;
-    }
+) -> Result<Placements, WriteError> {
     let mut placed = ExternalSort::new(sort_dir.to_path_buf(), "placed", limits);
-    // The records of one id print arrive together: this run's versions in arrival order,
-    // then the previous run's (pushed last, and the sort is stable). The newest received
-    // version wins (`Version` bytes compare as versions do; the later one on a tie, as
-    // `Version::replaces` says); any received version supersedes the previous run's item.
+    let mut superseded = HashSet::new();
+    let mut dirty = [false; TYPES];
     let mut by_id = by_id.finish()?;
     let mut current: Option<Vec<u8>> = None;
     let mut newest: Option<Vec<u8>> = None;
-    while let Some((print, record)) = by_id.next()? {
-        if current.as_ref() != Some(&print) {
-            place_received(&mut placed, newest.take())?;
-            current = Some(print);
-        }
-        let from_previous = record.first() == Some(&(Source::Cache as u8));
-        let least = if from_previous {
-            META_LEN
-        } else {
-            META_LEN + VERSION_LEN
+    let mut place = |newest: Option<Vec<u8>>, print: Option<&Vec<u8>>| {
+        let (Some(record), Some(print)) = (newest, print) else {
+            return Ok::<(), WriteError>(());
         };
-        if record.len() < least {
+        let (meta, rest) = record.split_at(META_LEN);
+        let sort_key = &rest[VERSION_LEN..];
+        superseded.insert(
+            print
+                .as_slice()
+                .try_into()
+                .map_err(|_| undecodable(sort_dir))?,
+        );
+        let rank = usize::from(*sort_key.first().ok_or_else(|| undecodable(sort_dir))?);
+        *dirty.get_mut(rank).ok_or_else(|| undecodable(sort_dir))? = true;
+        // `meta[1]` is the tombstone flag.
+        if meta[1] == 0 {
+            placed.push(sort_key, meta)?;
+        }
+        Ok(())
+    };
+    while let Some((print, record)) = by_id.next()? {
+        if record.len() < META_LEN + VERSION_LEN + 1 {
             return Err(undecodable(sort_dir));
         }
-        if from_previous {
-            // Kept unless this run received the id.
-            if newest.is_none() {
-                let (meta, sort_key) = record.split_at(META_LEN);
-                placed.push(sort_key, meta)?;
-            }
-            continue;
+        if current.as_ref() != Some(&print) {
+            place(newest.take(), current.as_ref())?;
+            current = Some(print);
         }
         if newest.as_deref().is_none_or(|best| {
             record[META_LEN..META_LEN + VERSION_LEN] >= best[META_LEN..META_LEN + VERSION_LEN]
@@ -61,63 +82,79 @@ pub(crate) fn placements(
             newest = Some(record);
         }
     }
-    place_received(&mut placed, newest)?;
+    place(newest, current.as_ref())?;
     drop(by_id);
-    placed.finish()
-}
 
-/// Pushes the placement of every line of the previous run's item cache
-/// (`<slug written>\t<item JSON>`).
-fn push_cached(by_id: &mut ExternalSort, path: &Path) -> Result<(), WriteError> {
-    let file = File::open(path).map_err(|e| WriteError::io("read", path, e))?;
-    let mut reader = BufReader::new(file);
-    let mut offset = 0u64;
-    let mut line = String::new();
-    loop {
-        line.clear();
-        let n = reader
-            .read_line(&mut line)
-            .map_err(|e| WriteError::io("read", path, e))?;
-        if n == 0 {
-            return Ok(());
+    let mut previous_list_len = [0; TYPES];
+    let previous = match index {
+        None => None,
+        Some(path) => {
+            // A first pass finds the types that change, before any of their files is written.
+            let mut scan = IndexReader::open(path)?;
+            while let Some(key) = scan.next()? {
+                if superseded.contains(&id_print(key.id())) {
+                    dirty[usize::from(type_rank(key.content_type))] = true;
+                }
+            }
+            for (rank, len) in previous_list_len.iter_mut().enumerate() {
+                *len = scan.list_len(rank);
+            }
+            Some(IndexReader::open(path)?)
         }
-        let state_error = |message: String| WriteError::State {
-            path: path.to_path_buf(),
-            message,
-        };
-        let (written_as, json) = line
-            .trim_end()
-            .split_once('\t')
-            .ok_or_else(|| state_error("a line without a slug".into()))?;
-        let p: Placement = serde_json::from_str(json).map_err(|e| state_error(e.to_string()))?;
-        let mut key = crate::keys::Key::new(p.content_type, &p.slug, &p.id);
-        key.source = Source::Cache;
-        key.offset = offset + written_as.len() as u64 + 1;
-        key.len = json.len() as u32;
-        key.written = if written_as == key.slug() {
-            Written::Plain
-        } else if written_as == suffixed_slug(key.slug(), key.id()) {
-            Written::Suffixed
-        } else {
-            Written::Unknown
-        };
-        by_id.push(&id_print(&p.id), &key.record(None))?;
-        offset += n as u64;
-    }
+    };
+    Ok(Placements {
+        received: placed.finish()?,
+        next_received: None,
+        received_done: false,
+        previous,
+        next_previous: None,
+        superseded,
+        scratch: sort_dir.to_path_buf(),
+        dirty,
+        previous_list_len,
+    })
 }
 
-/// Places the newest version of an id received in this run (`<meta><version><sort key>`),
-/// unless it is a tombstone.
-fn place_received(placed: &mut ExternalSort, newest: Option<Vec<u8>>) -> Result<(), WriteError> {
-    let Some(record) = newest else {
-        return Ok(());
-    };
-    let (meta, rest) = record.split_at(META_LEN);
-    // `meta[1]` is the tombstone flag.
-    if meta[1] == 0 {
-        placed.push(&rest[VERSION_LEN..], meta)?;
+impl Placements {
+    /// The next item of the output.
+    pub(crate) fn next(&mut self) -> Result<Option<Key>, WriteError> {
+        if self.next_received.is_none() && !self.received_done {
+            match self.received.next()? {
+                Some((sort_key, meta)) => {
+                    self.next_received = Some(
+                        Key::decode(&sort_key, &meta).ok_or_else(|| undecodable(&self.scratch))?,
+                    );
+                }
+                None => self.received_done = true,
+            }
+        }
+        if self.next_previous.is_none()
+            && let Some(previous) = &mut self.previous
+        {
+            loop {
+                match previous.next()? {
+                    Some(key) if self.superseded.contains(&id_print(key.id())) => continue,
+                    Some(key) => {
+                        self.next_previous = Some(key);
+                        break;
+                    }
+                    None => {
+                        self.previous = None;
+                        break;
+                    }
+                }
+            }
+        }
+        let take_received = match (&self.next_received, &self.next_previous) {
+            (Some(r), Some(p)) => r.cmp_order(p) != Ordering::Greater,
+            (r, _) => r.is_some(),
+        };
+        Ok(if take_received {
+            self.next_received.take()
+        } else {
+            self.next_previous.take()
+        })
     }
-    Ok(())
 }
 
 /// A record of the run's own sort files that does not decode: the scratch folder was changed

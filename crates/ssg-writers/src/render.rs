@@ -1,6 +1,8 @@
 //! Rendering: every item of the output, in order, through the engine's templates, plus the
 //! files generated once per run.
 
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -8,11 +10,11 @@ use std::path::{Path, PathBuf};
 use minijinja::value::{Serde, Value as Ctx};
 use unified_content::{ContentType, SCHEMA_VERSION, Timestamp, make_js_safe};
 
-use crate::external_sort::Sorted;
 use crate::files::Files;
+use crate::index::{IndexWriter, segment_name};
 use crate::keys::{Key, Source, Written};
-use crate::merge::undecodable;
-use crate::paths::suffixed_slug;
+use crate::merge::Placements;
+use crate::paths::{join_inside, suffixed_slug};
 use crate::templates::Templates;
 use crate::{Engine, RunReport, WriteError, WriteOptions, typegen};
 
@@ -24,25 +26,44 @@ pub(crate) struct Inputs<'a> {
     /// Whether the previous run rendered with the same templates and layout, so that its
     /// unchanged files can stay without rendering.
     pub(crate) same_templates: bool,
+    /// This run's items, in arrival order: the segment file it leaves.
     pub(crate) spool: PathBuf,
-    pub(crate) cache: Option<PathBuf>,
-    /// The run's scratch folder, named in errors about its own files.
-    pub(crate) scratch: PathBuf,
+    /// The number of that segment.
+    pub(crate) segment: u32,
+    /// The state folder, holding the previous runs' segments.
+    pub(crate) state_dir: PathBuf,
+    /// The previous run's newest `synced_at`.
+    pub(crate) synced_until: Option<Timestamp>,
 }
 
 /// The render loop of one commit.
 pub(crate) struct Writer<'a> {
     inputs: Inputs<'a>,
     pub(crate) report: &'a mut RunReport,
-    pub(crate) files: Files,
+    files: Files,
     spool: File,
-    cache: Option<File>,
+    segments: HashMap<u32, File>,
+    /// The segments the new index refers to.
+    referenced: BTreeSet<u32>,
 }
 
-struct OpenList {
-    rel: String,
-    file: BufWriter<File>,
-    empty: bool,
+/// How one type's list file is written.
+enum List {
+    /// Nothing of the type changed: the file stays.
+    Kept,
+    /// Rendered, with the unchanged items' fragments copied from the previous file.
+    Spliced {
+        rel: String,
+        file: BufWriter<File>,
+        empty: bool,
+        previous: File,
+    },
+    /// Every item rendered.
+    Rendered {
+        rel: String,
+        file: BufWriter<File>,
+        empty: bool,
+    },
 }
 
 impl<'a> Writer<'a> {
@@ -51,60 +72,81 @@ impl<'a> Writer<'a> {
         report: &'a mut RunReport,
         files: Files,
     ) -> Result<Writer<'a>, WriteError> {
-        let open = |path: &Path| File::open(path).map_err(|e| WriteError::io("read", path, e));
-        let spool = open(&inputs.spool)?;
-        let cache = inputs.cache.as_deref().map(open).transpose()?;
+        let spool =
+            File::open(&inputs.spool).map_err(|e| WriteError::io("read", &inputs.spool, e))?;
         Ok(Writer {
             inputs,
             report,
             files,
             spool,
-            cache,
+            segments: HashMap::new(),
+            referenced: BTreeSet::new(),
         })
     }
 
-    fn read_item(&mut self, key: &Key) -> Result<Vec<u8>, WriteError> {
+    fn read_item(&mut self, key: &Key) -> Result<(Vec<u8>, PathBuf), WriteError> {
         let (file, path) = match key.source {
-            Source::Spool => (&mut self.spool, &self.inputs.spool),
-            Source::Cache => (
-                self.cache
-                    .as_mut()
-                    .expect("cached keys only exist with a cache"),
-                self.inputs.cache.as_ref().expect("a cache file"),
-            ),
+            Source::Spool => (&mut self.spool, self.inputs.spool.clone()),
+            Source::Cache => {
+                let path = self.inputs.state_dir.join(segment_name(key.segment));
+                let file = match self.segments.entry(key.segment) {
+                    Entry::Occupied(e) => e.into_mut(),
+                    Entry::Vacant(e) => {
+                        e.insert(File::open(&path).map_err(|e| WriteError::io("read", &path, e))?)
+                    }
+                };
+                (file, path)
+            }
         };
         let mut buf = vec![0; key.len as usize];
         file.seek(SeekFrom::Start(key.offset))
             .and_then(|_| file.read_exact(&mut buf))
-            .map_err(|e| WriteError::io("read", path, e))?;
-        Ok(buf)
+            .map_err(|e| WriteError::io("read", &path, e))?;
+        Ok((buf, path))
     }
 
-    /// Renders every item in sorted order and writes the item cache at `items_path`; returns
-    /// how many items and the newest `synced_at`.
+    /// Renders what changed of every item in output order, keeps the rest, and writes the
+    /// index at `index_path`; returns how many items and the newest `synced_at`.
     pub(crate) fn write_items(
         &mut self,
-        keys: &mut Sorted,
-        items_path: &Path,
+        placements: &mut Placements,
+        index_path: &Path,
     ) -> Result<(usize, Option<Timestamp>), WriteError> {
         let engine = self.inputs.engine;
         let options = self.inputs.options;
         let templates = self.inputs.templates;
-        let mut items_out = BufWriter::new(
-            File::create(items_path).map_err(|e| WriteError::io("create", items_path, e))?,
-        );
+        let same_templates = self.inputs.same_templates;
+        let mut index = IndexWriter::create(index_path)?;
         let list_template = engine.list_item_template();
-        let mut lists: Vec<OpenList> = Vec::new();
+        let mut lists: Vec<List> = Vec::new();
         if list_template.is_some() {
-            for t in ContentType::ALL {
+            for (rank, t) in ContentType::ALL.into_iter().enumerate() {
                 let rel = format!("{}.json", t.plural());
+                if same_templates && !placements.dirty[rank] && self.files.keep(&rel)? {
+                    lists.push(List::Kept);
+                    continue;
+                }
                 let mut file = self.files.create(&rel)?;
                 file.write_all(b"[")
                     .map_err(|e| WriteError::io("write", &rel, e))?;
-                lists.push(OpenList {
-                    rel,
-                    file,
-                    empty: true,
+                let old = join_inside(self.files.out(), &rel);
+                let previous = File::open(&old).ok().filter(|f| {
+                    same_templates
+                        && f.metadata()
+                            .is_ok_and(|m| m.len() == placements.previous_list_len[rank])
+                });
+                lists.push(match previous {
+                    Some(previous) => List::Spliced {
+                        rel,
+                        file,
+                        empty: true,
+                        previous,
+                    },
+                    None => List::Rendered {
+                        rel,
+                        file,
+                        empty: true,
+                    },
                 });
             }
         }
@@ -114,56 +156,25 @@ impl<'a> Writer<'a> {
             }
         }
 
-        let mut synced_until: Option<Timestamp> = None;
+        let mut synced_until = self.inputs.synced_until;
         let mut previous: Option<(ContentType, String, String)> = None;
         let mut count = 0;
-        while let Some((sort_key, meta)) = keys.next()? {
-            let key =
-                Key::decode(&sort_key, &meta).ok_or_else(|| undecodable(&self.inputs.scratch))?;
-            let key = &key;
+        while let Some(mut key) = placements.next()? {
             count += 1;
-            let raw = self.read_item(key)?;
-            let mut value: serde_json::Value =
-                serde_json::from_slice(&raw).map_err(|e| WriteError::State {
-                    path: self.inputs.spool.clone(),
-                    message: format!("item '{}': {e}", key.id()),
-                })?;
-            if let Some(synced) = value
-                .get("synced_at")
-                .and_then(|v| serde_json::from_value::<Timestamp>(v.clone()).ok())
-            {
-                synced_until = synced_until.max(Some(synced));
-            }
-
-            let (key_slug, key_id) = (key.slug(), key.id());
-            let received = value["slug"].as_str().unwrap_or_default();
-            if received != key_slug {
-                if options.strict {
-                    return Err(WriteError::UnsafeSlug {
-                        item_id: key_id.to_string(),
-                        slug: received.to_string(),
-                        safe: key_slug.to_string(),
-                    });
-                }
-                let warning = format!(
-                    "item '{key_id}' has the slug {received:?}, which is not lowercase letters, digits and hyphens; writing it as '{key_slug}'"
-                );
-                tracing::warn!("{warning}");
-                self.report.warnings.push(warning);
-            }
-            let mut slug = key_slug.to_string();
+            let (key_slug, key_id) = (key.slug().to_string(), key.id().to_string());
+            let mut slug = key_slug.clone();
             let mut written = Written::Plain;
             match &previous {
-                Some((t, s, first_id)) if *t == key.content_type && s == key_slug => {
+                Some((t, s, first_id)) if *t == key.content_type && *s == key_slug => {
                     if options.strict {
                         return Err(WriteError::DuplicateSlug {
                             content_type: key.content_type.as_str(),
-                            slug: key_slug.to_string(),
+                            slug: key_slug,
                             first_id: first_id.clone(),
-                            second_id: key_id.to_string(),
+                            second_id: key_id,
                         });
                     }
-                    slug = suffixed_slug(key_slug, key_id);
+                    slug = suffixed_slug(&key_slug, &key_id);
                     written = Written::Suffixed;
                     let warning = format!(
                         "items '{first_id}' and '{key_id}' of type {} share the slug '{key_slug}'; writing the second as '{slug}'",
@@ -172,58 +183,140 @@ impl<'a> Writer<'a> {
                     tracing::warn!("{warning}");
                     self.report.warnings.push(warning);
                 }
-                _ => previous = Some((key.content_type, key_slug.to_string(), key_id.to_string())),
+                _ => previous = Some((key.content_type, key_slug.clone(), key_id.clone())),
             }
-
-            items_out
-                .write_all(slug.as_bytes())
-                .and_then(|()| items_out.write_all(b"\t"))
-                .and_then(|()| items_out.write_all(&raw))
-                .and_then(|()| items_out.write_all(b"\n"))
-                .map_err(|e| WriteError::io("write", items_path, e))?;
-
-            value["slug"] = serde_json::Value::String(slug.clone());
-            make_js_safe(&mut value);
-            let item = Ctx::from(Serde(&value));
-            let ctx = context(key.content_type, item);
+            // An item of the previous run written under the same name by the same templates:
+            // its files are what they were, so it is neither read nor rendered.
+            let kept = key.source == Source::Cache && same_templates && key.written == written;
+            let mut ctx = None;
+            let mut fragment = key.fragment.1;
 
             if let Some(entry) = engine.entry_file(key.content_type, options.markdown) {
                 let rel = format!("{}/{slug}.{}", key.content_type.plural(), entry.extension);
-                let reuse = self.inputs.same_templates && key.written == written;
-                if !(reuse && self.files.keep(&rel)?) {
-                    let text = templates.render(entry.template, &ctx, Some(key_id))?;
+                if !(kept && self.files.keep(&rel)?) {
+                    let ctx = self.context(&key, &slug, &mut ctx, &mut synced_until)?;
+                    let text = templates.render(entry.template, ctx, Some(&key_id))?;
                     self.files.put(&rel, text.as_bytes())?;
                 }
             }
             if let Some(template) = list_template {
-                let text = templates.render(template, &ctx, Some(key_id))?;
-                let list = &mut lists[usize::from(crate::keys::type_rank(key.content_type))];
-                let sep: &[u8] = if list.empty { b"\n" } else { b",\n" };
-                list.empty = false;
-                list.file
-                    .write_all(sep)
-                    .and_then(|()| list.file.write_all(text.trim_end().as_bytes()))
-                    .map_err(|e| WriteError::io("write", &list.rel, e))?;
+                let rank = usize::from(crate::keys::type_rank(key.content_type));
+                let copied = match &mut lists[rank] {
+                    List::Spliced { previous, .. } if kept => {
+                        let (offset, len) = key.fragment;
+                        let mut bytes = vec![0; len as usize];
+                        previous
+                            .seek(SeekFrom::Start(offset))
+                            .and_then(|_| previous.read_exact(&mut bytes))
+                            .map_err(|e| WriteError::io("read", key.content_type.plural(), e))?;
+                        Some(bytes)
+                    }
+                    _ => None,
+                };
+                let text = match (&lists[rank], copied) {
+                    (List::Kept, _) => None,
+                    (_, Some(bytes)) => Some(bytes),
+                    (_, None) => {
+                        let ctx = self.context(&key, &slug, &mut ctx, &mut synced_until)?;
+                        let text = templates.render(template, ctx, Some(&key_id))?;
+                        Some(text.trim_end().as_bytes().to_vec())
+                    }
+                };
+                if let Some(text) = text {
+                    if let List::Spliced {
+                        rel, file, empty, ..
+                    }
+                    | List::Rendered { rel, file, empty } = &mut lists[rank]
+                    {
+                        let sep: &[u8] = if *empty { b"\n" } else { b",\n" };
+                        *empty = false;
+                        file.write_all(sep)
+                            .and_then(|()| file.write_all(&text))
+                            .map_err(|e| WriteError::io("write", &*rel, e))?;
+                    }
+                    fragment = u32::try_from(text.len()).unwrap_or(u32::MAX);
+                }
             }
+            if key.source == Source::Spool {
+                key.segment = self.inputs.segment;
+            }
+            self.referenced.insert(key.segment);
+            index.push(&key, written, fragment)?;
         }
-        items_out
-            .flush()
-            .map_err(|e| WriteError::io("write", items_path, e))?;
-        for mut list in lists {
-            let end: &[u8] = if list.empty { b"]\n" } else { b"\n]\n" };
-            list.file
-                .write_all(end)
-                .and_then(|()| list.file.flush())
-                .map_err(|e| WriteError::io("write", &list.rel, e))?;
-            drop(list.file);
-            self.files.settle(&list.rel)?;
+        index.finish()?;
+        for list in lists {
+            if let List::Spliced {
+                rel,
+                mut file,
+                empty,
+                ..
+            }
+            | List::Rendered {
+                rel,
+                mut file,
+                empty,
+            } = list
+            {
+                let end: &[u8] = if empty { b"]\n" } else { b"\n]\n" };
+                file.write_all(end)
+                    .and_then(|()| file.flush())
+                    .map_err(|e| WriteError::io("write", &rel, e))?;
+                drop(file);
+                self.files.settle(&rel)?;
+            }
         }
         Ok((count, synced_until))
     }
 
-    /// The files decided so far.
-    pub(crate) fn into_files(self) -> Files {
-        self.files
+    /// The template context of `key` written as `slug`, read and built once (in `ctx`) when a
+    /// file of it is rendered.
+    fn context<'c>(
+        &mut self,
+        key: &Key,
+        slug: &str,
+        ctx: &'c mut Option<Ctx>,
+        synced_until: &mut Option<Timestamp>,
+    ) -> Result<&'c Ctx, WriteError> {
+        if ctx.is_none() {
+            let (raw, path) = self.read_item(key)?;
+            let mut value: serde_json::Value =
+                serde_json::from_slice(&raw).map_err(|e| WriteError::State {
+                    path,
+                    message: format!("item '{}': {e}", key.id()),
+                })?;
+            if let Some(synced) = value
+                .get("synced_at")
+                .and_then(|v| serde_json::from_value::<Timestamp>(v.clone()).ok())
+            {
+                *synced_until = (*synced_until).max(Some(synced));
+            }
+            let received = value["slug"].as_str().unwrap_or_default();
+            if key.source == Source::Spool && received != key.slug() {
+                if self.inputs.options.strict {
+                    return Err(WriteError::UnsafeSlug {
+                        item_id: key.id().to_string(),
+                        slug: received.to_string(),
+                        safe: key.slug().to_string(),
+                    });
+                }
+                let warning = format!(
+                    "item '{}' has the slug {received:?}, which is not lowercase letters, digits and hyphens; writing it as '{}'",
+                    key.id(),
+                    key.slug()
+                );
+                tracing::warn!("{warning}");
+                self.report.warnings.push(warning);
+            }
+            value["slug"] = serde_json::Value::String(slug.to_string());
+            make_js_safe(&mut value);
+            *ctx = Some(context(key.content_type, Ctx::from(Serde(&value))));
+        }
+        Ok(ctx.as_ref().expect("built above"))
+    }
+
+    /// The files decided so far, and the segments the index refers to.
+    pub(crate) fn into_parts(self) -> (Files, BTreeSet<u32>) {
+        (self.files, self.referenced)
     }
 
     /// Renders the files generated once per run from the model's types.

@@ -7,14 +7,17 @@
 //!
 //! - `lock`: the advisory lock of the output folder; the pid of the run holding it;
 //! - `state.json`: the engine, model version, templates digest and newest `synced_at`;
-//! - `items.jsonl`: every item of the last run, the base of the next incremental run;
+//! - `index.jsonl`: one line per item of the last run's output, in output order: where its
+//!   JSON is and how its files were written, the base of the next incremental run;
+//! - `items-<n>.jsonl`: segments, the items one run received; the index points into them;
 //! - `files.txt`: every file the last run wrote into the output folder, so that later runs
 //!   remove only their own files;
 //! - `journal` while a commit applies, and `run-<id>/` folders of runs in progress.
 //!
 //! Outputs of earlier versions kept `.content-fetch-state.json` and
-//! `.content-fetch-items.jsonl` inside the output folder; they are still read, and the next
-//! run moves the state out.
+//! `.content-fetch-items.jsonl` inside the output folder. A run into such a folder treats every
+//! file in it as written by content-fetch, runs in full (an incremental run too), removes the
+//! two files and leaves its state in the state folder.
 
 use std::fs::{File, TryLockError};
 use std::io::{self, Write};
@@ -24,22 +27,20 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use unified_content::{SCHEMA_VERSION, Timestamp};
 
+use crate::index::INDEX_FILE;
 use crate::{Engine, WriteError};
 
 /// The name of the folder that holds the state folders of a site's outputs.
 const STATE_ROOT: &str = ".content-fetch";
 /// The last run's state, in the state folder.
 pub(crate) const STATE_FILE: &str = "state.json";
-/// Every item of the last run, one per line, sorted as the outputs are. Lines are
-/// `<slug written>\t<item JSON>`.
-pub(crate) const ITEMS_FILE: &str = "items.jsonl";
+/// The item cache of the first version with a state folder, which the index replaced.
+pub(crate) const OLD_ITEMS_FILE: &str = "items.jsonl";
 /// Every file of the output folder the last run wrote, one relative path per line.
 pub(crate) const FILES_FILE: &str = "files.txt";
 const LOCK_FILE: &str = "lock";
 /// The state file of earlier versions, inside the output folder.
 const LEGACY_STATE_FILE: &str = ".content-fetch-state.json";
-/// The item cache of earlier versions, inside the output folder.
-const LEGACY_ITEMS_FILE: &str = ".content-fetch-items.jsonl";
 
 /// The state folder of the output folder `out`: where runs into `out` keep their lock, state
 /// and item cache, outside the folder the engine loads.
@@ -94,8 +95,8 @@ pub(crate) struct State {
 /// The previous run, as an incremental run builds on it.
 pub(crate) struct Previous {
     pub(crate) state: State,
-    /// Its item cache.
-    pub(crate) items: PathBuf,
+    /// Its index.
+    pub(crate) index: PathBuf,
 }
 
 /// Which files of the output folder earlier runs wrote.
@@ -173,14 +174,11 @@ impl StateDir {
 
     /// The previous run of `engine`, if its state is usable.
     pub(crate) fn previous(&self, engine: &dyn Engine) -> Result<Option<Previous>, WriteError> {
-        let (path, items) = if self.legacy {
-            (
-                self.out.join(LEGACY_STATE_FILE),
-                self.out.join(LEGACY_ITEMS_FILE),
-            )
-        } else {
-            (self.dir.join(STATE_FILE), self.dir.join(ITEMS_FILE))
-        };
+        let (path, index) = (self.dir.join(STATE_FILE), self.dir.join(INDEX_FILE));
+        if !index.exists() {
+            tracing::info!(out = %self.out.display(), "no index of a previous run: running a full sync");
+            return Ok(None);
+        }
         let text = match std::fs::read(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -201,7 +199,7 @@ impl StateDir {
             );
             return Ok(None);
         }
-        Ok(Some(Previous { state, items }))
+        Ok(Some(Previous { state, index }))
     }
 }
 

@@ -11,15 +11,14 @@ use unified_content::{SCHEMA_VERSION, Timestamp, UnifiedContent};
 
 use crate::external_sort::{ExternalSort, Limits};
 use crate::files::Files;
+use crate::index::{INDEX_FILE, segment_name, segments};
 use crate::journal::{self, Journal, remove_tree};
 use crate::keys::{Key, id_print};
 use crate::render::{Inputs, Writer};
-use crate::state::{FILES_FILE, ITEMS_FILE, Previous, STATE_FILE, State, StateDir};
+use crate::state::{FILES_FILE, OLD_ITEMS_FILE, Previous, STATE_FILE, State, StateDir};
 use crate::templates::Templates;
 use crate::{Engine, MARKDOWN_TEMPLATES, WriteError};
 
-/// New items of this run, in arrival order, in the run's scratch folder.
-const SPOOL_FILE: &str = "spool.jsonl";
 /// The scratch folder of the run's external sorts, in the run's scratch folder.
 const SORT_DIR: &str = "sort";
 
@@ -107,6 +106,9 @@ pub struct SyncRun {
     id: String,
     staging: PathBuf,
     run_dir: PathBuf,
+    /// This run's items, in arrival order, in the run folder: the segment it leaves.
+    spool_path: PathBuf,
+    segment: u32,
     previous: Option<Previous>,
     moved_aside: Option<PathBuf>,
     spool: BufWriter<File>,
@@ -176,7 +178,11 @@ impl SyncRun {
         for dir in [&staging, &run_dir, &sort_dir] {
             std::fs::create_dir(dir).map_err(|e| WriteError::io("create", dir, e))?;
         }
-        let spool_path = run_dir.join(SPOOL_FILE);
+        let segment = segments(state.path())
+            .into_iter()
+            .max()
+            .map_or(0, |n| n + 1);
+        let spool_path = run_dir.join(segment_name(segment));
         let spool =
             File::create(&spool_path).map_err(|e| WriteError::io("create", &spool_path, e))?;
         Ok(SyncRun {
@@ -187,6 +193,8 @@ impl SyncRun {
             id,
             staging,
             run_dir,
+            spool_path,
+            segment,
             previous,
             moved_aside,
             spool: BufWriter::new(spool),
@@ -221,7 +229,7 @@ impl SyncRun {
         &mut self,
         items: impl IntoIterator<Item = UnifiedContent>,
     ) -> Result<(), WriteError> {
-        let spool_path = || self.run_dir.join(SPOOL_FILE);
+        let spool_path = || self.spool_path.clone();
         for item in items {
             self.received += 1;
             let line = serde_json::to_vec(&item).expect("unified content always serializes");
@@ -250,10 +258,9 @@ impl SyncRun {
     /// Renders every item, stages the files that changed, commits the journal of renames and
     /// deletes, and applies it.
     pub fn commit(mut self) -> Result<RunReport, WriteError> {
-        let spool_path = self.run_dir.join(SPOOL_FILE);
         self.spool
             .flush()
-            .map_err(|e| WriteError::io("write", &spool_path, e))?;
+            .map_err(|e| WriteError::io("write", &self.spool_path, e))?;
         let mut report = RunReport {
             incremental: self.previous.is_some(),
             received: self.received,
@@ -264,9 +271,8 @@ impl SyncRun {
             &mut self.by_id,
             ExternalSort::new(sort_dir.clone(), "by-id", self.sort_limits),
         );
-        let cache = self.previous.as_ref().map(|p| p.items.clone());
-        let mut keys =
-            crate::merge::placements(by_id, cache.as_deref(), &sort_dir, self.sort_limits)?;
+        let index = self.previous.as_ref().map(|p| p.index.as_path());
+        let mut placements = crate::merge::placements(by_id, index, &sort_dir, self.sort_limits)?;
         let out = &self.options.out;
         let files = Files::new(
             out,
@@ -284,16 +290,17 @@ impl SyncRun {
             options: &self.options,
             templates: &self.templates,
             same_templates,
-            spool: spool_path,
-            cache,
-            scratch: sort_dir,
+            spool: self.spool_path.clone(),
+            segment: self.segment,
+            state_dir: self.state.path().to_path_buf(),
+            synced_until: self.previous.as_ref().and_then(|p| p.state.synced_until),
         };
         let mut writer = Writer::new(inputs, &mut report, files)?;
         let (items, synced_until) =
-            writer.write_items(&mut keys, &self.run_dir.join(ITEMS_FILE))?;
-        drop(keys);
+            writer.write_items(&mut placements, &self.run_dir.join(INDEX_FILE))?;
+        drop(placements);
         writer.write_modules()?;
-        let files = writer.into_files();
+        let (files, referenced) = writer.into_parts();
 
         let state = State {
             engine: self.engine.name().to_string(),
@@ -312,10 +319,23 @@ impl SyncRun {
         report.files_written = files.written;
         report.files_unchanged = files.unchanged;
         report.bytes_written = files.bytes;
-        // The item cache and file list before the state that points past them: a run killed
+        // The index and its segment before the state that points past them: a run killed
         // between these renames asks for more changes next time, never for fewer.
-        report.files_removed =
-            files.commit(self.state.path(), &[ITEMS_FILE, FILES_FILE, STATE_FILE])?;
+        let segment = segment_name(self.segment);
+        let mut state_files = vec![INDEX_FILE, FILES_FILE];
+        if referenced.contains(&self.segment) {
+            state_files.push(&segment);
+        }
+        state_files.push(STATE_FILE);
+        let mut stale: Vec<String> = segments(self.state.path())
+            .into_iter()
+            .filter(|n| !referenced.contains(n))
+            .map(segment_name)
+            .collect();
+        if self.state.path().join(OLD_ITEMS_FILE).exists() {
+            stale.push(OLD_ITEMS_FILE.to_string());
+        }
+        report.files_removed = files.commit(self.state.path(), &state_files, &stale)?;
         journal::apply(self.state.path(), out)?;
         tracing::info!(
             engine = self.engine.name(),

@@ -153,7 +153,7 @@ fn a_failed_fetch_leaves_the_previous_output_exactly_as_it_was() {
     assert_eq!(tree(&out), before);
     assert_eq!(mtimes(&out), times);
     assert_eq!(siblings(dir.path()), vec![".content-fetch", "out"]);
-    assert_eq!(siblings(&ssg_writers::state_dir(&out)), STATE_FILES);
+    assert_eq!(state_files(&out), STATE_FILES);
 }
 
 #[test]
@@ -184,7 +184,7 @@ fn a_failed_render_leaves_the_previous_output_exactly_as_it_was() {
         siblings(dir.path()),
         vec![".content-fetch", "out", "templates"]
     );
-    assert_eq!(siblings(&ssg_writers::state_dir(&out)), STATE_FILES);
+    assert_eq!(state_files(&out), STATE_FILES);
 }
 
 #[test]
@@ -202,7 +202,7 @@ fn a_killed_run_leaves_the_output_and_the_next_run_cleans_up() {
     );
     plant(
         &ssg_writers::state_dir(&out).join("run-4242-1a2b"),
-        &[("spool.jsonl", "{}\n"), ("sort/by-id-0.run", "")],
+        &[("items-1.jsonl", "{}\n"), ("sort/by-id-0.run", "")],
     );
     assert_eq!(
         siblings(dir.path()).len(),
@@ -211,7 +211,7 @@ fn a_killed_run_leaves_the_output_and_the_next_run_cleans_up() {
     );
     assert_eq!(
         siblings(&ssg_writers::state_dir(&out)).len(),
-        5,
+        STATE_FILES.len() + 1,
         "and a run folder"
     );
 
@@ -223,7 +223,7 @@ fn a_killed_run_leaves_the_output_and_the_next_run_cleans_up() {
     run("eleventy", options(&out), &fixture()).unwrap();
     assert_eq!(tree(&out), before);
     assert_eq!(siblings(dir.path()), vec![".content-fetch", "out"]);
-    assert_eq!(siblings(&ssg_writers::state_dir(&out)), STATE_FILES);
+    assert_eq!(state_files(&out), STATE_FILES);
 }
 
 #[test]
@@ -252,6 +252,8 @@ fn incremental_runs_equal_full_runs_and_touch_only_changed_files() {
             item.synced_at = "2026-03-01T00:00:05Z".parse().unwrap();
         }
 
+        let state = ssg_writers::state_dir(&out);
+        let state_before = mtimes(&state);
         let mut opts = options(&out);
         opts.mode = Mode::Incremental;
         let mut sync = SyncRun::begin(engine(name).unwrap(), opts).unwrap();
@@ -310,6 +312,22 @@ fn incremental_runs_equal_full_runs_and_touch_only_changed_files() {
             ),
         };
         assert_eq!(touched, expected.0, "{name}: files touched");
+        // The previous run's items stay where they are; only the three received are written,
+        // into a new segment, and the small index and file list are rewritten.
+        let state_after = mtimes(&state);
+        let segments: Vec<&String> = state_after
+            .keys()
+            .filter(|f| f.starts_with("items-"))
+            .collect();
+        assert_eq!(segments.len(), 2, "{name}: {segments:?}");
+        let (old, new) = (segments[0], segments[1]);
+        assert_eq!(
+            state_before.get(old),
+            state_after.get(old),
+            "{name}: {old} kept"
+        );
+        let received = std::fs::read_to_string(state.join(new)).unwrap();
+        assert_eq!(received.lines().count(), 3, "{name}: {new}");
         assert_eq!(removed, expected.1, "{name}: files removed");
         assert_eq!(report.files_removed, expected.1.len(), "{name}");
         assert_eq!(report.files_written, expected.0.len(), "{name}");
@@ -443,7 +461,24 @@ fn output_folder_must_be_a_named_folder() {
 }
 
 /// What the state folder of an output holds between runs.
-const STATE_FILES: [&str; 4] = ["files.txt", "items.jsonl", "lock", "state.json"];
+const STATE_FILES: [&str; 5] = [
+    "files.txt",
+    "index.jsonl",
+    "items-<n>.jsonl",
+    "lock",
+    "state.json",
+];
+
+/// The names in the state folder of `out`, segment numbers left out.
+fn state_files(out: &Path) -> Vec<String> {
+    siblings(&ssg_writers::state_dir(out))
+        .into_iter()
+        .map(|n| match n.starts_with("items-") {
+            true => "items-<n>.jsonl".into(),
+            false => n,
+        })
+        .collect()
+}
 
 /// Names in `dir`, sorted.
 fn siblings(dir: &Path) -> Vec<String> {
@@ -789,7 +824,7 @@ fn a_second_run_into_one_folder_waits_for_the_lock_or_is_refused_at_once() {
         siblings(dir.path()),
         vec![".content-fetch", "expected", "expected-next", "out"]
     );
-    assert_eq!(siblings(&ssg_writers::state_dir(&out)), STATE_FILES);
+    assert_eq!(state_files(&out), STATE_FILES);
 }
 
 #[test]
@@ -806,4 +841,52 @@ fn of_two_versions_with_one_updated_at_the_later_synced_at_wins() {
     run("astro", options(&out), &[later, base.clone()]).unwrap();
     let text = std::fs::read_to_string(out.join(format!("products/{}.json", base.slug))).unwrap();
     assert!(text.contains("\"title\": \"Stored later\""), "{text}");
+}
+
+#[test]
+fn a_chain_of_incremental_runs_equals_a_full_run_and_drops_segments_nothing_uses() {
+    let base = fixture();
+    for name in ssg_writers::engine_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        run(name, options(&out), &base).unwrap();
+        let mut current: Vec<UnifiedContent> = base.clone();
+        let steps: Vec<Vec<UnifiedContent>> = {
+            let mut first = base[0].clone();
+            first.title = "First change".into();
+            first.updated_at = "2026-03-01T00:00:00Z".parse().unwrap();
+            let mut again = first.clone();
+            again.title = "Second change".into();
+            again.updated_at = "2026-03-02T00:00:00Z".parse().unwrap();
+            let mut gone = base[2].clone();
+            gone.status = ContentStatus::Deleted;
+            gone.updated_at = "2026-03-02T00:00:00Z".parse().unwrap();
+            // A new item onto an existing slug: the pair is suffixed.
+            let twin = with_slug(&base[1], "aaa-twin", &base[1].slug);
+            vec![vec![first], vec![again, gone, twin]]
+        };
+        for step in steps {
+            let mut opts = options(&out);
+            opts.mode = Mode::Incremental;
+            let report = run(name, opts, &step).unwrap();
+            assert!(report.incremental);
+            for item in step {
+                current.retain(|i| i.id != item.id);
+                if !item.is_deleted() {
+                    current.push(item);
+                }
+            }
+            let full = dir.path().join("full");
+            std::fs::remove_dir_all(&full).ok();
+            std::fs::remove_dir_all(ssg_writers::state_dir(&full)).ok();
+            run(name, options(&full), &current).unwrap();
+            assert_eq!(tree(&out), tree(&full), "{name}");
+        }
+        // The first incremental run's segment held only the item the second one replaced.
+        let segments: Vec<String> = siblings(&ssg_writers::state_dir(&out))
+            .into_iter()
+            .filter(|n| n.starts_with("items-"))
+            .collect();
+        assert_eq!(segments, vec!["items-0.jsonl", "items-2.jsonl"], "{name}");
+    }
 }
