@@ -20,7 +20,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use unified_content::ContentEvent;
 
 pub use config::{Config, ConfigError};
-pub use events::{EventPublisher, EventSource, LocalPublisher, PublishError};
+pub use events::{EventPublisher, EventSource, LocalPublisher, PublishError, SnsPublisher};
 pub use ingest::{Ingest, IngestError, WebhookSummary};
 pub use router::{OPENAPI_JSON, RouterOptions, router};
 pub use store::{ContentStore, DynamoStore, SqliteStore, StoreError};

@@ -1,7 +1,12 @@
-//! Content events: the [`EventPublisher`] seam and the local, in-process publisher.
+//! Content events: the [`EventPublisher`] seam, the local, in-process publisher and the SNS
+//! publisher.
 //!
-//! On AWS an SNS publisher (a later issue) sits behind the same trait; locally the build
-//! trigger reads the channel of [`LocalPublisher`].
+//! On AWS [`SnsPublisher`] sits behind the trait; locally the build trigger reads the channel
+//! of [`LocalPublisher`].
+
+mod sns;
+
+pub use sns::{CONTENT_OMITTED_ATTRIBUTE, FILTER_POLICY, MAX_MESSAGE_BYTES, SnsPublisher};
 
 use async_trait::async_trait;
 use tokio::sync::mpsc;
@@ -18,6 +23,28 @@ pub enum PublishError {
     Closed {
         /// The id of the event not delivered.
         event_id: String,
+    },
+    /// The topic does not exist or the caller may not publish to it.
+    #[error(
+        "cannot publish event '{event_id}' to topic {topic}; check the topic ARN and that it exists in this account and region"
+    )]
+    Topic {
+        /// The id of the event not delivered.
+        event_id: String,
+        /// The topic ARN.
+        topic: String,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+    /// Publishing failed for another reason (network, throttling after retries).
+    #[error("event '{event_id}' was not published; it is retried")]
+    Failed {
+        /// The id of the event not delivered.
+        event_id: String,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
 }
 
