@@ -37,17 +37,38 @@ fn fixture() -> Vec<UnifiedContent> {
 
 /// The fixture set as a snapshot file, the form `content-fetch --from` reads offline.
 fn snapshot(dir: &Path) -> PathBuf {
+    snapshot_of(dir, fixture())
+}
+
+fn snapshot_of(dir: &Path, items: Vec<UnifiedContent>) -> PathBuf {
     let path = dir.join("fixture.snapshot.json");
     let fetched_at = "2026-02-02T00:00:00Z".parse().unwrap();
     Snapshot::new(
         "http://127.0.0.1/fixture",
         &Filters::default(),
         fetched_at,
-        fixture(),
+        items,
     )
     .write(&path)
     .unwrap();
     path
+}
+
+/// The fixture and a page whose body is Markdown (the fixture's bodies are all HTML), for
+/// Astro's `render(entry)`.
+fn fixture_with_markdown_page() -> Vec<UnifiedContent> {
+    let mut items = fixture();
+    let mut page = items
+        .iter()
+        .find(|i| i.content_type.as_str() == "page")
+        .unwrap()
+        .clone();
+    page.id = "decap:content/pages/opening-hours.md".into();
+    page.slug = "opening-hours".into();
+    page.title = "Opening Hours".into();
+    page.body = Some("## Hours\n\nWe open **daily** at _eight_.".into());
+    items.push(page);
+    items
 }
 
 fn check(what: &str, output: Output) -> Output {
@@ -63,8 +84,12 @@ fn check(what: &str, output: Output) -> Output {
 
 /// Runs the real CLI: `content-fetch --from SNAPSHOT --engine ENGINE --out OUT [EXTRA...]`.
 fn content_fetch(engine: &str, out: &Path, extra: &[&str]) {
+    content_fetch_items(engine, out, extra, fixture());
+}
+
+fn content_fetch_items(engine: &str, out: &Path, extra: &[&str], items: Vec<UnifiedContent>) {
     let tmp = tempfile::tempdir().unwrap();
-    let snap = snapshot(tmp.path());
+    let snap = snapshot_of(tmp.path(), items);
     let output = Command::new(env!("CARGO_BIN_EXE_content-fetch"))
         .arg("--from")
         .arg(&snap)
@@ -144,6 +169,30 @@ fn assert_shows_the_fixture(engine: &str, built: &str) {
     assert!(!built.contains("0.30000000000000004") && !built.contains("29.990000000000002"));
 }
 
+/// The site's home page used the generated helpers the natural way: `formatPrice`, the date
+/// helpers (newest first, formatted in UTC), the lookup by provider id and the renamed
+/// `productCollections`.
+fn assert_uses_the_generated_helpers(engine: &str, home: &str) {
+    for shown in ["€29.99", "$19.90", "£0.30", "€1,234.56"] {
+        assert!(home.contains(shown), "{engine}: no formatted price {shown}");
+    }
+    assert!(
+        home.contains(r#"<p id="by-provider-id">Espresso Machine</p>"#),
+        "{engine}: the lookup by provider id found nothing"
+    );
+    assert!(
+        home.contains("7 January 2026") && home.contains("5 January 2026"),
+        "{engine}: no formatted dates"
+    );
+    let newer = home.find("Brewing Guide").unwrap();
+    let older = home.find("First Harvest of the Year").unwrap();
+    assert!(newer < older, "{engine}: articles are not newest first");
+    assert!(
+        home.contains("Summer Picks"),
+        "{engine}: productCollections is empty"
+    );
+}
+
 #[test]
 fn eleventy_site_builds_from_the_fixture() {
     let site = site("eleventy");
@@ -151,6 +200,8 @@ fn eleventy_site_builds_from_the_fixture() {
     check("eleventy build", build(&site));
     let built = html(&site.join("_site"));
     assert_shows_the_fixture("eleventy", &built);
+    let home = std::fs::read_to_string(site.join("_site/index.html")).unwrap();
+    assert_uses_the_generated_helpers("eleventy", &home);
     // Pagination over fetched.products made one page per product.
     assert!(
         site.join("_site/products/tiny-sticker/index.html")
@@ -168,25 +219,43 @@ impl Drop for Remove {
 }
 
 #[test]
-fn astro_site_builds_validates_every_entry_and_rejects_an_invalid_one() {
+fn astro_site_renders_entries_in_both_layouts_validates_every_entry_and_rejects_an_invalid_one() {
     let site = site("astro");
     let out = site.join("src/content/fetched");
-    // Articles and pages as Markdown with front matter, the other types as JSON: both
-    // layouts go through Astro's glob loader and the generated schemas in one build.
-    content_fetch("astro", &out, &["--markdown"]);
-    assert!(out.join("articles/brewing-guide.md").is_file());
-    assert!(out.join("products/ceramic-mug.json").is_file());
-    check("astro build", build(&site));
-    let built = html(&site.join("dist"));
-    assert_shows_the_fixture("astro", &built);
-    // Each entry's dates came out of the generated zod schema as Date objects.
-    let validated = built.matches(r#"data-validated="yes""#).count();
-    assert_eq!(
-        validated,
-        fixture().len(),
-        "entries that went through the schema"
-    );
-    assert!(!built.contains(r#"data-validated="no""#));
+    let items = fixture_with_markdown_page();
+    // The same pages in both layouts: JSON entries (the default) and, with `--markdown`,
+    // Markdown with front matter for articles and pages. `render(entry)` gives the body and
+    // `data.body` holds its text in both.
+    for (layout, extra) in [("json", &[][..]), ("markdown", &["--markdown"][..])] {
+        content_fetch_items("astro", &out, extra, items.clone());
+        let ext = if layout == "json" { "json" } else { "md" };
+        assert!(out.join(format!("articles/brewing-guide.{ext}")).is_file());
+        assert!(out.join("products/ceramic-mug.json").is_file());
+        check(&format!("astro build ({layout})"), build(&site));
+        let built = html(&site.join("dist"));
+        assert_shows_the_fixture("astro", &built);
+        let home = std::fs::read_to_string(site.join("dist/index.html")).unwrap();
+        assert_uses_the_generated_helpers("astro", &home);
+        assert!(
+            home.contains("<strong>daily</strong>") && home.contains("<h2 id=\"hours\">Hours</h2>"),
+            "{layout}: the Markdown body was not rendered:\n{home}"
+        );
+        assert!(home.contains("<p>We roast in small batches in Ghent.</p>"));
+        assert_eq!(home.matches(r#"data-body="yes""#).count(), 4, "{layout}");
+        assert!(
+            !home.contains(r#"data-body="no""#),
+            "{layout}: data.body is missing"
+        );
+        // Each entry's dates came out of the generated zod schema as Date objects.
+        let validated = built.matches(r#"data-validated="yes""#).count();
+        assert_eq!(
+            validated,
+            items.len(),
+            "entries that went through the schema"
+        );
+        assert!(!built.contains(r#"data-validated="no""#));
+        assert!(home.contains("productCollections/summer-picks"));
+    }
 
     // One entry breaking the model (negative price, no title) must fail the build.
     let invalid = Remove(out.join("products/zz-invalid.json"));
@@ -219,6 +288,8 @@ fn next_site_builds_from_the_fixture() {
     check("next build", build(&site));
     let built = html(&site.join("out"));
     assert_shows_the_fixture("next", &built);
+    let home = std::fs::read_to_string(site.join("out/index.html")).unwrap();
+    assert_uses_the_generated_helpers("next", &home);
     // generateStaticParams made one page per article, read with getArticleBySlug.
     let page = std::fs::read_to_string(site.join("out/articles/brewing-guide.html")).unwrap();
     assert!(page.contains("crème and clarity"));
@@ -322,8 +393,8 @@ async fn a_fetch_failing_mid_way_leaves_the_previous_output() {
     let before = files(&out);
     assert_eq!(
         before.len(),
-        9 + 3,
-        "9 entries, collections.ts, state, item cache"
+        9 + 2,
+        "9 entries, collections.ts and index.ts: the state lives outside the output folder"
     );
 
     // New content, then an API that answers one page and fails for good.
@@ -342,10 +413,15 @@ async fn a_fetch_failing_mid_way_leaves_the_previous_output() {
         String::from_utf8_lossy(&failed.stderr)
     );
     assert_eq!(files(&out), before, "the failed run changed the output");
-    let beside: Vec<_> = std::fs::read_dir(out.parent().unwrap())
+    // Beside the output folder: at most the runs' state folder, no staging folder.
+    let state = ssg_writers::state_dir(&out);
+    let mut beside: Vec<_> = std::fs::read_dir(out.parent().unwrap())
         .unwrap()
-        .map(|e| e.unwrap().file_name())
+        .map(|e| e.unwrap().path())
+        .filter(|p| !state.starts_with(p))
+        .map(|p| p.file_name().unwrap().to_owned())
         .collect();
+    beside.sort();
     assert_eq!(beside, vec!["fetched"], "no staging folder is left behind");
     api.assert_all_verified();
 }

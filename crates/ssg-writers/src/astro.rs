@@ -1,10 +1,14 @@
 //! Astro (current major): one JSON file per entry in a folder per content type, plus a
-//! generated `collections.ts` with a `defineCollection` per type (glob loader, zod schema
-//! generated from the model) that the site's `src/content.config.ts` re-exports:
+//! generated `collections.ts` with a `defineCollection` per type (zod schema generated from the
+//! model) that the site's `src/content.config.ts` re-exports:
 //!
 //! ```ts
 //! export { collections } from "./content/fetched/collections";
 //! ```
+//!
+//! Articles and pages go through a small loader that stores each body rendered, so
+//! `render(entry)` works on JSON entries as on Markdown ones, and `entry.data.body` keeps the
+//! text in both layouts. `index.ts` adds `getByProviderId` and the money and date helpers.
 
 use unified_content::ContentType;
 
@@ -28,6 +32,11 @@ const TEMPLATES: &[(&str, &str)] = &[
         "astro/collections.ts",
         include_str!("../templates/astro/collections.ts"),
     ),
+    (
+        "astro/index.ts",
+        include_str!("../templates/astro/index.ts"),
+    ),
+    crate::templates::FORMAT,
 ];
 
 impl Engine for Astro {
@@ -52,7 +61,10 @@ impl Engine for Astro {
     }
 
     fn modules(&self) -> &'static [(&'static str, &'static str)] {
-        &[("astro/collections.ts", "collections.ts")]
+        &[
+            ("astro/collections.ts", "collections.ts"),
+            ("astro/index.ts", "index.ts"),
+        ]
     }
 
     fn supports_markdown(&self) -> bool {

@@ -3,6 +3,9 @@
 //! `_data/fetched/products.json` becomes `fetched.products` in every template, ready for
 //! Eleventy's pagination. (`content` would be the obvious name, but Eleventy 3 reserves it
 //! for a template's own content and refuses data under it.)
+//!
+//! `filters.mjs` holds the money, date and lookup filters (`formatPrice`, `formatDate`,
+//! `newest`, `byProviderId`) that the site registers in `eleventy.config.js`.
 
 use unified_content::ContentType;
 
@@ -12,10 +15,17 @@ use crate::{Engine, EntryFile};
 #[derive(Debug, Clone, Copy)]
 pub struct Eleventy;
 
-const TEMPLATES: &[(&str, &str)] = &[(
-    "eleventy/list-item.json",
-    include_str!("../templates/eleventy/list-item.json"),
-)];
+const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "eleventy/list-item.json",
+        include_str!("../templates/eleventy/list-item.json"),
+    ),
+    (
+        "eleventy/filters.mjs",
+        include_str!("../templates/eleventy/filters.mjs"),
+    ),
+    crate::templates::FORMAT,
+];
 
 impl Engine for Eleventy {
     fn name(&self) -> &'static str {
@@ -35,7 +45,7 @@ impl Engine for Eleventy {
     }
 
     fn modules(&self) -> &'static [(&'static str, &'static str)] {
-        &[]
+        &[("eleventy/filters.mjs", "filters.mjs")]
     }
 
     fn supports_markdown(&self) -> bool {

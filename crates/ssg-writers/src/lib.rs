@@ -18,6 +18,7 @@ mod index;
 mod journal;
 mod keys;
 mod merge;
+mod naming;
 pub mod next;
 mod paths;
 mod render;
@@ -29,6 +30,7 @@ mod typegen;
 use unified_content::ContentType;
 
 pub use error::WriteError;
+pub use naming::{Names, collection_name, names};
 pub use state::state_dir;
 pub use sync::{Mode, RunReport, SyncRun, WriteOptions};
 pub use typegen::typescript_declarations;

@@ -1,7 +1,7 @@
 //! Next.js 16 app router: an index `<plural>.json` of summaries per content type, one JSON file
 //! per entry under `<plural>/`, and a generated typed `index.ts` with the model's types and
-//! `getAll<Type>s()` / `get<Type>BySlug()` helpers for server components and
-//! `generateStaticParams`.
+//! `getAll<Type>s()` / `get<Type>BySlug()` / `get<Type>ByProviderId()` helpers for server
+//! components and `generateStaticParams`, plus the money and date helpers.
 
 use unified_content::ContentType;
 
@@ -11,8 +11,8 @@ use crate::{Engine, EntryFile};
 #[derive(Debug, Clone, Copy)]
 pub struct Next;
 
-/// The fields of an item kept in its type's index file, for listings without reading every
-/// entry file.
+/// The fields of an item kept in its type's index file: what a listing page shows or sorts by
+/// (dates, featured image, price, tags) without reading every entry file.
 pub const SUMMARY_FIELDS: &[&str] = &[
     "id",
     "slug",
@@ -23,6 +23,7 @@ pub const SUMMARY_FIELDS: &[&str] = &[
     "featured_image",
     "price",
     "tags",
+    "created_at",
     "updated_at",
 ];
 
@@ -41,6 +42,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/next/list-item.json"),
     ),
     ("next/index.ts", include_str!("../templates/next/index.ts")),
+    crate::templates::FORMAT,
 ];
 
 impl Engine for Next {

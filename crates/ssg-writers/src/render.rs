@@ -14,6 +14,7 @@ use crate::files::Files;
 use crate::index::{IndexWriter, segment_name};
 use crate::keys::{Key, Source, Written};
 use crate::merge::Placements;
+use crate::naming::{collection_name, names};
 use crate::paths::{join_inside, suffixed_slug};
 use crate::templates::Templates;
 use crate::{Engine, RunReport, WriteError, WriteOptions, typegen};
@@ -121,7 +122,7 @@ impl<'a> Writer<'a> {
         let mut lists: Vec<List> = Vec::new();
         if list_template.is_some() {
             for (rank, t) in ContentType::ALL.into_iter().enumerate() {
-                let rel = format!("{}.json", t.plural());
+                let rel = format!("{}.json", collection_name(t));
                 if same_templates && !placements.dirty[rank] && self.files.keep(&rel)? {
                     lists.push(List::Kept);
                     continue;
@@ -152,7 +153,7 @@ impl<'a> Writer<'a> {
         }
         for t in ContentType::ALL {
             if engine.entry_file(t, options.markdown).is_some() {
-                self.files.folder(t.plural())?;
+                self.files.folder(collection_name(t))?;
             }
         }
 
@@ -192,7 +193,11 @@ impl<'a> Writer<'a> {
             let mut fragment = key.fragment.1;
 
             if let Some(entry) = engine.entry_file(key.content_type, options.markdown) {
-                let rel = format!("{}/{slug}.{}", key.content_type.plural(), entry.extension);
+                let rel = format!(
+                    "{}/{slug}.{}",
+                    collection_name(key.content_type),
+                    entry.extension
+                );
                 if !(kept && self.files.keep(&rel)?) {
                     let ctx = self.context(&key, &slug, &mut ctx, &mut synced_until)?;
                     let text = templates.render(entry.template, ctx, Some(&key_id))?;
@@ -208,7 +213,9 @@ impl<'a> Writer<'a> {
                         previous
                             .seek(SeekFrom::Start(offset))
                             .and_then(|_| previous.read_exact(&mut bytes))
-                            .map_err(|e| WriteError::io("read", key.content_type.plural(), e))?;
+                            .map_err(|e| {
+                                WriteError::io("read", collection_name(key.content_type), e)
+                            })?;
                         Some(bytes)
                     }
                     _ => None,
@@ -335,9 +342,10 @@ impl<'a> Writer<'a> {
                     .unwrap_or("json");
                 minijinja::context! {
                     name => t.as_str(),
-                    plural => t.plural(),
-                    pascal => pascal(t.as_str()),
-                    pascal_plural => pascal(t.plural()),
+                    plural => collection_name(t),
+                    pascal => names(t).type_name,
+                    pascal_plural => names(t).type_plural,
+                    prose => crate::is_prose(t),
                     extension,
                 }
             })
@@ -356,20 +364,12 @@ impl<'a> Writer<'a> {
     }
 }
 
-fn pascal(word: &str) -> String {
-    let mut chars = word.chars();
-    chars
-        .next()
-        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
-        .unwrap_or_default()
-}
-
 fn context(content_type: ContentType, item: Ctx) -> Ctx {
     minijinja::context! {
         item,
         content_type => minijinja::context! {
             name => content_type.as_str(),
-            plural => content_type.plural(),
+            plural => collection_name(content_type),
         },
         schema_version => SCHEMA_VERSION,
         summary_fields => Ctx::from(Serde(crate::next::SUMMARY_FIELDS)),

@@ -10,6 +10,13 @@ use sha2::{Digest, Sha256};
 
 use crate::WriteError;
 
+/// The money and date helpers, one source for the TypeScript modules (`typed = true`) and the
+/// Eleventy filters (plain JavaScript).
+pub(crate) const FORMAT: (&str, &str) = (
+    "shared/format.js",
+    include_str!("../templates/shared/format.js"),
+);
+
 /// Templates ready to render, with a digest of every source so a changed template forces a
 /// full render of the files it makes.
 pub(crate) struct Templates {

@@ -32,4 +32,15 @@ export async function get{{ c.pascal }}BySlug(slug: string): Promise<{{ c.pascal
   const entry = await import(`./{{ c.plural }}/${slug}.json`);
   return entry.default as {{ c.pascal }};
 }
-{% endfor -%}
+
+/**
+ * One {{ c.name }} by its provider id (`item.id`, such as a Shopify `gid://` id), in full, or
+ * `undefined`. Ids may hold `/`, `:` and more, so files are named by slug instead.
+ */
+export async function get{{ c.pascal }}ByProviderId(id: string): Promise<{{ c.pascal }} | undefined> {
+  const summary = getAll{{ c.pascal_plural }}().find((item) => item.id === id);
+  return summary && get{{ c.pascal }}BySlug(summary.slug);
+}
+{% endfor %}
+{%- set typed = true %}
+{% include "shared/format.js" -%}
