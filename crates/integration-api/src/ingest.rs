@@ -2,13 +2,14 @@
 //! HTTP route and the `ingest` command.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::HeaderMap;
 use providers::{
     AdapterError, Change, ProviderAdapter, ProviderRegistry, SignatureError, WebhookRequest,
 };
 use serde::{Deserialize, Serialize};
-use unified_content::{Timestamp, ValidationErrors};
+use unified_content::{ContentEvent, Timestamp, ValidationErrors};
 
 use crate::events::{EventPublisher, EventSource, PublishError};
 use crate::store::{ContentStore, Delivery, Outcome, StoreError, WriteKind};
@@ -86,8 +87,8 @@ pub enum IngestError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The changes were stored but their events could not be published.
-    #[error("changes were stored but their events were not published: {0}")]
+    /// Events of the outbox could not be published; they stay there and are retried.
+    #[error("events were not published; they stay in the outbox and are retried")]
     Publish(#[from] PublishError),
 }
 
@@ -207,6 +208,7 @@ impl Ingest {
                 delivery_id,
                 received_at,
                 changes,
+                events: Some(self.source.clone()),
             })
             .await?;
         summary.duplicate = report.duplicate;
@@ -223,12 +225,7 @@ impl Ingest {
             };
             *count += 1;
         }
-        let events: Vec<_> = report
-            .outcomes
-            .iter()
-            .filter_map(|o| self.source.event_for(o))
-            .collect();
-        summary.events = events.len();
+        summary.events = report.events.len();
         tracing::info!(
             provider,
             event = summary.event.as_deref().unwrap_or(""),
@@ -243,9 +240,66 @@ impl Ingest {
             events = summary.events,
             "webhook applied"
         );
-        if !events.is_empty() {
-            self.publisher.publish(events).await?;
+        // The events are in the outbox with the changes: a failed publish loses none, the
+        // next delivery or the sweep publishes them, and the provider is not asked to retry.
+        if !report.events.is_empty()
+            && let Err(error) = self.publish_and_mark(report.events).await
+        {
+            tracing::warn!(provider, error = %chain(&error), "events stay in the outbox until the sweep publishes them");
+        }
+        match self.sweep(SWEEP_GRACE).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(events = n, "published events left in the outbox"),
+            Err(error) => {
+                tracing::warn!(error = %chain(&error), "outbox sweep failed; it is retried")
+            }
         }
         Ok(summary)
     }
+
+    /// Publishes the outbox events written more than `grace` ago and not yet sent, oldest
+    /// first, and marks them sent; returns how many. Consumers get each event at least once
+    /// and de-duplicate by `event_id`.
+    pub async fn sweep(&self, grace: Duration) -> Result<usize, IngestError> {
+        let before = chrono::Utc::now() - grace;
+        let mut published = 0;
+        loop {
+            let pending = self.store.pending_events(before, SWEEP_BATCH).await?;
+            let n = pending.len();
+            if n == 0 {
+                return Ok(published);
+            }
+            self.publish_and_mark(pending).await?;
+            published += n;
+            if n < SWEEP_BATCH {
+                return Ok(published);
+            }
+        }
+    }
+
+    async fn publish_and_mark(&self, events: Vec<ContentEvent>) -> Result<(), IngestError> {
+        let ids: Vec<String> = events.iter().map(|e| e.event_id.clone()).collect();
+        self.publisher.publish(events).await?;
+        self.store.mark_sent(&ids).await?;
+        Ok(())
+    }
+}
+
+/// How long a delivery's own events wait before a sweep may publish them: the delivery
+/// publishes them itself well within this, unless its publish failed.
+pub const SWEEP_GRACE: Duration = Duration::from_secs(30);
+
+/// Events read from the outbox at a time.
+const SWEEP_BATCH: usize = 100;
+
+/// An error and its causes on one line, for a log.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
 }

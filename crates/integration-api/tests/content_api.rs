@@ -31,6 +31,7 @@ async fn put(app: &App, items: Vec<UnifiedContent>) {
             delivery_id: None,
             received_at: chrono::Utc::now(),
             changes: items.into_iter().map(Change::Upsert).collect(),
+            events: None,
         })
         .await
         .unwrap();

@@ -154,7 +154,8 @@ async fn the_server_answers_as_documented() {
     let mut big = good.clone();
     big["pad"] = json!("x".repeat(5000));
 
-    // A server whose event consumer is gone: the store commits, publishing fails.
+    // A server whose event consumer is gone: the store commits with the events in its outbox,
+    // publishing fails, and the delivery is still acknowledged.
     let closed = app_with(
         SqliteStore::in_memory().unwrap(),
         registry_with(Vec::new()),
@@ -162,6 +163,18 @@ async fn the_server_answers_as_documented() {
     );
     let closed_router = closed.router.clone();
     drop(closed);
+    // A server whose database lost its items table: the store fails, nothing is applied.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("broken.sqlite3");
+    let broken = app_with(
+        SqliteStore::open(&db).unwrap(),
+        registry_with(Vec::new()),
+        RouterOptions::default(),
+    );
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("DROP TABLE items")
+        .unwrap();
 
     let signed = app_with(
         SqliteStore::in_memory().unwrap(),
@@ -198,7 +211,8 @@ async fn the_server_answers_as_documented() {
             400,
         ),
         (w, "post", &app.router, webhook(&fetch, "d4"), 502),
-        (w, "post", &closed_router, webhook(&good, "d5"), 500),
+        (w, "post", &closed_router, webhook(&good, "d5"), 200),
+        (w, "post", &broken.router, webhook(&good, "d6"), 500),
         (
             c,
             "get",

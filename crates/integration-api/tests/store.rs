@@ -19,6 +19,7 @@ fn upsert(id: &str, version: u32) -> Delivery {
         delivery_id: Some(format!("{id}-{version}")),
         received_at: chrono::Utc::now(),
         changes: vec![Change::Upsert(serde_json::from_value(item).unwrap())],
+        events: None,
     }
 }
 

@@ -101,6 +101,7 @@ fn delivery(id: Option<&str>, changes: Vec<Change>) -> Delivery {
         delivery_id: id.map(str::to_string),
         received_at: Utc::now(),
         changes,
+        events: None,
     }
 }
 

@@ -43,12 +43,12 @@ use aws_sdk_dynamodb::types::{
 };
 use providers::Change;
 use unified_content::api::{ContentPage, ContentQuery, MAX_PAGE_BYTES};
-use unified_content::{ContentType, Timestamp, UnifiedContent, content_digest};
+use unified_content::{ContentEvent, ContentType, Timestamp, UnifiedContent, content_digest};
 
 use super::cursor;
 use super::rules::{Holder, LookupKind, Plan, Put, Reads, Stored, lookup_keys, micros};
 use super::{ApplyReport, ContentStore, Delivery, StoreError};
-use table::{CLIENT_CONTENT_TYPE_INDEX, CLIENT_SYNCED_INDEX};
+use table::{CLIENT_CONTENT_TYPE_INDEX, CLIENT_SYNCED_INDEX, OUTBOX_INDEX};
 
 /// The most writes one `TransactWriteItems` takes.
 pub const MAX_TRANSACTION_ACTIONS: usize = 100;
@@ -551,10 +551,11 @@ impl ContentStore for DynamoStore {
         {
             return Ok(ApplyReport {
                 duplicate: true,
-                outcomes: Vec::new(),
+                ..ApplyReport::default()
             });
         }
         let mut outcomes = Vec::new();
+        let mut all_events = Vec::new();
         let mut rest: &[Change] = &delivery.changes;
         let mut conflicts = 0u32;
         loop {
@@ -563,12 +564,19 @@ impl ContentStore for DynamoStore {
                 rows: HashMap::new(),
                 loaded: HashMap::new(),
             };
+            let source = delivery.events.as_ref();
             let (plan, taken, group) = self
-                .next_group(&mut reads, rest, delivery.received_at)
+                .next_group(&mut reads, rest, delivery.received_at, source.is_some())
                 .await?;
             let last = taken == rest.len();
             let mut actions = group.actions;
             let mut ids = group.ids;
+            let events = super::outbox_events(source, plan.outcomes());
+            for (n, event) in events.iter().enumerate() {
+                let created_at = micros(delivery.received_at).saturating_add(n as i64);
+                actions.push(self.outbox_row(event, created_at)?);
+                ids.push(event.content_id.clone());
+            }
             if last && let Some(id) = &delivery.delivery_id {
                 let record = PutRow::builder()
                     .table_name(&self.table)
@@ -586,12 +594,14 @@ impl ContentStore for DynamoStore {
             match self.transact(actions, &ids).await? {
                 Committed::Yes => {
                     outcomes.extend(plan.into_outcomes());
+                    all_events.extend(events);
                     rest = &rest[taken..];
                     conflicts = 0;
                     if last {
                         return Ok(ApplyReport {
                             duplicate: false,
                             outcomes,
+                            events: all_events,
                         });
                     }
                 }
@@ -599,6 +609,7 @@ impl ContentStore for DynamoStore {
                     return Ok(ApplyReport {
                         duplicate: true,
                         outcomes,
+                        events: all_events,
                     });
                 }
                 Committed::Conflict(error) => {
@@ -628,6 +639,68 @@ impl ContentStore for DynamoStore {
     async fn list(&self, query: &ContentQuery) -> Result<ContentPage, StoreError> {
         self.list_page(query).await
     }
+
+    async fn pending_events(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<ContentEvent>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(OUTBOX_INDEX)
+            .key_condition_expression("outbox = :p AND created_at < :before")
+            .expression_attribute_values(":p", s("pending"))
+            .expression_attribute_values(":before", n(micros(before)))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| backend("read outbox", e))?;
+        self.count(
+            |u| u.queries += 1,
+            &out.consumed_capacity().into_iter().collect::<Vec<_>>(),
+            false,
+        );
+        out.items()
+            .iter()
+            .map(|row| {
+                let row = Row(row.clone());
+                let id = row.text(PK).unwrap_or_default().to_string();
+                serde_json::from_str(row.text("body").unwrap_or_default())
+                    .map_err(|source| StoreError::Corrupt { id, source })
+            })
+            .collect()
+    }
+
+    async fn mark_sent(&self, event_ids: &[String]) -> Result<(), StoreError> {
+        let now = chrono::Utc::now();
+        for id in event_ids {
+            // Out of the outbox index; kept until its TTL for inspection.
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(PK, s(format!("#event#{id}")))
+                .key(SK, s("event"))
+                .update_expression("REMOVE outbox SET sent_at = :now, #ttl = :ttl")
+                .condition_expression("attribute_exists(content_id)")
+                .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+                .expression_attribute_values(":now", n(micros(now)))
+                .expression_attribute_values(":ttl", n(expires(now)))
+                .send()
+                .await;
+            match result {
+                Ok(_) => {}
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                Err(e) => return Err(backend("mark events sent", e)),
+            }
+        }
+        Ok(())
+    }
 }
 
 /// How a transaction ended, short of an error to report.
@@ -646,10 +719,22 @@ impl DynamoStore {
         reads: &mut DynamoReads<'_>,
         rest: &[Change],
         received_at: Timestamp,
+        announce: bool,
     ) -> Result<(Plan, usize, Group), StoreError> {
-        // One action is kept for the delivery id.
-        let fits = |g: &Group| {
-            g.actions.len() < MAX_TRANSACTION_ACTIONS && g.bytes + 1024 <= MAX_TRANSACTION_BYTES
+        // One action is kept for the delivery id; with events, one more per real change, and
+        // their bytes: an event holds the item twice at most.
+        let fits = |g: &Group, plan: &Plan| {
+            let events = if announce {
+                plan.outcomes()
+                    .iter()
+                    .filter(|o| matches!(o, super::Outcome::Written(_)))
+                    .count()
+            } else {
+                0
+            };
+            let event_bytes = if announce { 2 * g.bytes } else { 0 };
+            g.actions.len() + events < MAX_TRANSACTION_ACTIONS
+                && g.bytes + event_bytes + 1024 <= MAX_TRANSACTION_BYTES
         };
         let mut plan = Plan::new(received_at);
         let mut group = reads.group(&plan)?;
@@ -657,7 +742,7 @@ impl DynamoStore {
             let before = plan.clone();
             plan.add(reads, change.clone()).await?;
             let next = reads.group(&plan)?;
-            if !fits(&next) {
+            if !fits(&next, &plan) {
                 if taken == 0 {
                     return Err(StoreError::Backend {
                         operation: "apply delivery",
@@ -674,6 +759,33 @@ impl DynamoStore {
             group = next;
         }
         Ok((plan, rest.len(), group))
+    }
+
+    /// The outbox row of an event: pending until marked sent. An event too large for a row
+    /// keeps its metadata only; consumers read the item.
+    fn outbox_row(
+        &self,
+        event: &ContentEvent,
+        created_at: i64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut body = serde_json::to_string(event).expect("events serialize");
+        if body.len() + 512 > MAX_ITEM_BYTES {
+            let mut lean = event.clone();
+            lean.content_data = None;
+            lean.previous_content = None;
+            body = serde_json::to_string(&lean).expect("events serialize");
+        }
+        let row = PutRow::builder()
+            .table_name(&self.table)
+            .item(PK, s(format!("#event#{}", event.event_id)))
+            .item(SK, s("event"))
+            .item("outbox", s("pending"))
+            .item("created_at", n(created_at))
+            .item("body", s(body))
+            .condition_expression("attribute_not_exists(content_id)")
+            .build()
+            .expect("table and item are set");
+        Ok(TransactWriteItem::builder().put(row).build())
     }
 
     async fn write_lookups(&self, mut lookups: Vec<WriteRequest>) -> Result<(), StoreError> {

@@ -14,7 +14,9 @@ pub use sqlite::SqliteStore;
 use async_trait::async_trait;
 use providers::Change;
 use unified_content::api::{ContentPage, ContentQuery};
-use unified_content::{Timestamp, UnifiedContent};
+use unified_content::{ContentEvent, Timestamp, UnifiedContent};
+
+use crate::events::EventSource;
 
 /// One verified, normalized webhook delivery, applied as a whole or not at all.
 #[derive(Debug, Clone)]
@@ -27,6 +29,10 @@ pub struct Delivery {
     pub received_at: Timestamp,
     /// The changes, in order.
     pub changes: Vec<Change>,
+    /// Where events say they come from. When set, the event of every real change is written
+    /// to the outbox in the same transaction as the change, and returned in
+    /// [`ApplyReport::events`] to be published.
+    pub events: Option<EventSource>,
 }
 
 /// What applying a delivery did.
@@ -36,6 +42,8 @@ pub struct ApplyReport {
     pub duplicate: bool,
     /// One entry per item a change touched, in the order of the changes.
     pub outcomes: Vec<Outcome>,
+    /// The events written to the outbox with the changes, to publish and then mark sent.
+    pub events: Vec<ContentEvent>,
 }
 
 /// What one change did to one item.
@@ -155,6 +163,16 @@ pub enum StoreError {
     Task(String),
 }
 
+/// The events of a delivery's outcomes, when the delivery asks for them.
+fn outbox_events(source: Option<&EventSource>, outcomes: &[Outcome]) -> Vec<ContentEvent> {
+    source.map_or_else(Vec::new, |source| {
+        outcomes
+            .iter()
+            .filter_map(|o| source.event_for(o))
+            .collect()
+    })
+}
+
 /// The unified content cache.
 ///
 /// Writes are conditional: an item older than the stored one never replaces it, equal
@@ -174,4 +192,15 @@ pub trait ContentStore: Send + Sync {
     /// One page of items matching the query, in a stable order, at most the query's limit
     /// and at most [`unified_content::api::MAX_PAGE_BYTES`] of JSON.
     async fn list(&self, query: &ContentQuery) -> Result<ContentPage, StoreError>;
+
+    /// Outbox events not yet marked sent that were written before `before`, oldest first, at
+    /// most `limit`.
+    async fn pending_events(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<ContentEvent>, StoreError>;
+
+    /// Marks outbox events as published.
+    async fn mark_sent(&self, event_ids: &[String]) -> Result<(), StoreError>;
 }

@@ -177,6 +177,11 @@ impl Plan {
         self.order.iter().map(|id| &self.pending[id].1)
     }
 
+    /// The outcomes so far, in the order of the changes.
+    pub fn outcomes(&self) -> &[Outcome] {
+        &self.outcomes
+    }
+
     /// The outcomes, in the order of the changes.
     pub fn into_outcomes(self) -> Vec<Outcome> {
         self.outcomes

@@ -11,7 +11,9 @@ use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params};
 use unified_content::api::{ContentPage, ContentQuery, MAX_PAGE_BYTES};
-use unified_content::{ContentStatus, ContentType, UnifiedContent, content_digest};
+use unified_content::{
+    ContentEvent, ContentStatus, ContentType, Timestamp, UnifiedContent, content_digest,
+};
 
 use super::cursor;
 use super::rules::{Holder, LookupKind, Plan, Put, Reads, Stored, lookup_keys, micros};
@@ -37,6 +39,13 @@ CREATE TABLE IF NOT EXISTS lookups (
     PRIMARY KEY (kind, key, item_id)
 );
 CREATE INDEX IF NOT EXISTS lookups_by_item ON lookups (item_id);
+CREATE TABLE IF NOT EXISTS outbox (
+    event_id TEXT PRIMARY KEY NOT NULL,
+    created_at INTEGER NOT NULL,
+    json TEXT NOT NULL,
+    sent_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (created_at) WHERE sent_at IS NULL;
 CREATE TABLE IF NOT EXISTS deliveries (
     provider TEXT NOT NULL,
     delivery_id TEXT NOT NULL,
@@ -149,6 +158,59 @@ impl ContentStore for SqliteStore {
         let query = query.clone();
         self.run(move |conn| list_page(conn, &query)).await
     }
+
+    async fn pending_events(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<ContentEvent>, StoreError> {
+        self.run(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT event_id, json FROM outbox WHERE sent_at IS NULL AND created_at < ?1
+                     ORDER BY created_at LIMIT ?2",
+                )
+                .map_err(db("read outbox"))?;
+            let rows: Vec<(String, String)> = stmt
+                .query_map(
+                    params![micros(before), i64::try_from(limit).unwrap_or(i64::MAX)],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .and_then(|rows| rows.collect())
+                .map_err(db("read outbox"))?;
+            rows.into_iter()
+                .map(|(id, json)| {
+                    serde_json::from_str(&json).map_err(|source| StoreError::Corrupt { id, source })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn mark_sent(&self, event_ids: &[String]) -> Result<(), StoreError> {
+        let ids = event_ids.to_vec();
+        self.run(move |conn| {
+            let tx = conn.transaction().map_err(db("mark events sent"))?;
+            {
+                let now = micros(chrono::Utc::now());
+                let mut stmt = tx
+                    .prepare_cached("UPDATE outbox SET sent_at = ?1 WHERE event_id = ?2")
+                    .map_err(db("mark events sent"))?;
+                for id in &ids {
+                    stmt.execute(params![now, id])
+                        .map_err(db("mark events sent"))?;
+                }
+                // Sent events are kept a week for inspection, then dropped.
+                tx.execute(
+                    "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?1",
+                    params![now.saturating_sub(7 * 24 * 3600 * 1_000_000)],
+                )
+                .map_err(db("mark events sent"))?;
+            }
+            tx.commit().map_err(db("mark events sent"))
+        })
+        .await
+    }
 }
 
 fn delivery_seen(conn: &Connection, provider: &str, id: &str) -> Result<bool, StoreError> {
@@ -252,7 +314,7 @@ fn apply_delivery(conn: &mut Connection, delivery: Delivery) -> Result<ApplyRepo
     {
         return Ok(ApplyReport {
             duplicate: true,
-            outcomes: Vec::new(),
+            ..ApplyReport::default()
         });
     }
     let mut plan = Plan::new(delivery.received_at);
@@ -263,6 +325,24 @@ fn apply_delivery(conn: &mut Connection, delivery: Delivery) -> Result<ApplyRepo
     }
     for put in plan.puts() {
         save(tx.conn, put)?;
+    }
+    let outcomes = plan.into_outcomes();
+    let events = super::outbox_events(delivery.events.as_ref(), &outcomes);
+    for (n, event) in events.iter().enumerate() {
+        let json = serde_json::to_string(event).map_err(|source| StoreError::Corrupt {
+            id: event.content_id.clone(),
+            source,
+        })?;
+        tx.conn
+            .execute(
+                "INSERT INTO outbox (event_id, created_at, json) VALUES (?1, ?2, ?3)",
+                params![
+                    event.event_id,
+                    micros(delivery.received_at).saturating_add(n as i64),
+                    json
+                ],
+            )
+            .map_err(db("write outbox"))?;
     }
     if let Some(id) = &delivery.delivery_id {
         tx.conn
@@ -275,7 +355,8 @@ fn apply_delivery(conn: &mut Connection, delivery: Delivery) -> Result<ApplyRepo
     tx.commit()?;
     Ok(ApplyReport {
         duplicate: false,
-        outcomes: plan.into_outcomes(),
+        outcomes,
+        events,
     })
 }
 

@@ -139,3 +139,4 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
 /// The index names the store queries, checked against the definition by a test.
 pub(super) const CLIENT_CONTENT_TYPE_INDEX: &str = "ClientContentTypeIndex";
 pub(super) const CLIENT_SYNCED_INDEX: &str = "ClientSyncedIndex";
+pub(super) const OUTBOX_INDEX: &str = "OutboxIndex";

@@ -1,0 +1,118 @@
+//! The outbox, on both backends: a publisher that fails for its first calls loses no event
+//! once it recovers; each event arrives at least once and consumers de-duplicate by event_id.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use integration_api::store::ContentStore;
+use integration_api::store::dynamo::create_table;
+use integration_api::{
+    DynamoStore, EventPublisher, EventSource, Ingest, LocalPublisher, PublishError, SqliteStore,
+};
+use moto_server::MotoServer;
+use tokio::sync::mpsc::UnboundedReceiver;
+use unified_content::{ContentEvent, Environment};
+
+/// The local publisher, made to fail for its first `failures` calls.
+struct Flaky {
+    inner: LocalPublisher,
+    failures: usize,
+    calls: AtomicUsize,
+}
+
+#[async_trait]
+impl EventPublisher for Flaky {
+    async fn publish(&self, events: Vec<ContentEvent>) -> Result<(), PublishError> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) < self.failures {
+            return Err(PublishError::Failed {
+                event_id: events[0].event_id.clone(),
+                source: "the topic is unreachable".into(),
+            });
+        }
+        self.inner.publish(events).await
+    }
+}
+
+async fn deliver_through_a_failing_publisher(store: Arc<dyn ContentStore>) {
+    let (inner, mut received): (LocalPublisher, UnboundedReceiver<ContentEvent>) =
+        LocalPublisher::channel();
+    let publisher = Arc::new(Flaky {
+        inner,
+        failures: 3,
+        calls: AtomicUsize::new(0),
+    });
+    let ingest = Ingest::new(
+        common::registry_with(Vec::new()),
+        Arc::clone(&store),
+        publisher.clone(),
+        EventSource {
+            client_id: "acme".into(),
+            environment: Environment::Dev,
+        },
+    );
+    let mut expected = BTreeSet::new();
+    for n in 0..5 {
+        let id = format!("item-{n}");
+        let body =
+            serde_json::json!({ "upserts": [common::product(&id, &id, "2026-11-01T00:00:00Z")] });
+        let request = common::webhook(&body, &format!("delivery-{n}"));
+        let (parts, body) = request.into_parts();
+        let bytes = http_body_util::BodyExt::collect(body)
+            .await
+            .unwrap()
+            .to_bytes();
+        let summary = ingest
+            .handle("test", &parts.headers, &bytes, chrono::Utc::now())
+            .await
+            .expect("a failed publish does not fail the delivery");
+        assert_eq!(summary.events, 1);
+        expected.insert(id);
+    }
+    // The first three deliveries' publishes failed; their events wait in the outbox.
+    assert!(publisher.calls.load(Ordering::SeqCst) >= 5);
+    let pending = store.pending_events(chrono::Utc::now(), 100).await.unwrap();
+    assert_eq!(pending.len(), 3, "{pending:?}");
+
+    // The sweep (a timer in serve, a scheduled event on Lambda) publishes them.
+    let swept = ingest.sweep(Duration::ZERO).await.unwrap();
+    assert_eq!(swept, 3);
+    assert!(
+        store
+            .pending_events(chrono::Utc::now(), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(ingest.sweep(Duration::ZERO).await.unwrap(), 0);
+
+    let mut seen = BTreeSet::new();
+    let mut ids = BTreeSet::new();
+    while let Ok(event) = received.try_recv() {
+        ids.insert(event.event_id.clone());
+        seen.insert(event.content_id);
+    }
+    assert_eq!(seen, expected, "every change's event arrived");
+    assert_eq!(
+        ids.len(),
+        5,
+        "one event per change, de-duplicated by event_id"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_outbox_loses_no_event() {
+    deliver_through_a_failing_publisher(Arc::new(SqliteStore::in_memory().unwrap())).await;
+}
+
+#[tokio::test]
+async fn dynamodb_outbox_loses_no_event() {
+    let server = MotoServer::shared();
+    let client = aws_sdk_dynamodb::Client::new(&server.sdk_config().await);
+    create_table(&client, "outbox").await.unwrap();
+    deliver_through_a_failing_publisher(Arc::new(DynamoStore::new(client, "outbox", "acme"))).await;
+}
