@@ -1,18 +1,9 @@
 //! `content-fetch`: pulls the unified content cache over SigV4 and hands it to the site build.
 //!
 //! A thin shell over the `content-fetch` library: it parses flags, sets up logging and the
-//! progress indicator, and maps errors to the exit codes below (also in `--help` and
-//! `crates/content-fetch/EXIT_CODES.md`).
-//!
-//! | code | meaning |
-//! |------|---------|
-//! | 0 | success |
-//! | 1 | `get`: no item with that id |
-//! | 2 | usage or configuration error (flags, endpoint, region, config file, API answered 4xx) |
-//! | 3 | authentication: no credentials found, or the API refused them (401/403) |
-//! | 4 | network: the API stayed unreachable, failing or malformed after every retry |
-//! | 5 | validation: an invalid item with `--strict` |
-//! | 6 | snapshot or output: a snapshot could not be read, trusted or written, or the engine's files could not be written |
+//! progress indicator, and maps errors to exit codes. [`Exit`] is the one source of the exit
+//! codes: `--help` prints it, and a test checks that `crates/content-fetch/EXIT_CODES.md` and
+//! the README hold its table.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -20,40 +11,153 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use content_fetch::{
-    ContentSource, ErrorKind, Feed, FetchError, FetchOptions, FetchSummary, Request, RunError,
-    Setting, Snapshot, SnapshotWriter, SourceKind, parse_duration,
+    CONFIG_FILE_NAME, ConfigFile, ContentSource, ErrorKind, Feed, FetchError, FetchOptions,
+    FetchSummary, Request, RunError, Setting, Snapshot, SnapshotWriter, SourceKind, parse_duration,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
-const EXIT_CODES: &str = "\
-Exit codes:
-  0  success
-  1  get: no item with that id
-  2  usage or configuration error (flags, endpoint, region, config file, API answered 4xx)
-  3  authentication: no credentials found, or the API refused them (401/403)
-  4  network: the API stayed unreachable, failing or malformed after every retry
-  5  validation: an invalid item with --strict
-  6  snapshot or output: a snapshot could not be read, trusted or written, or the
-     engine's files could not be written (the previous output is left as it was)
+/// The exit codes: `--help` prints them and `EXIT_CODES.md` and the README hold this table (a
+/// test checks both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exit {
+    Success = 0,
+    NotFound = 1,
+    Usage = 2,
+    Auth = 3,
+    Network = 4,
+    Validation = 5,
+    Output = 6,
+}
 
+impl Exit {
+    const ALL: [Exit; 7] = [
+        Exit::Success,
+        Exit::NotFound,
+        Exit::Usage,
+        Exit::Auth,
+        Exit::Network,
+        Exit::Validation,
+        Exit::Output,
+    ];
+
+    /// What the code means, in Markdown (backticks are dropped in `--help`).
+    fn meaning(self) -> &'static str {
+        match self {
+            Exit::Success => {
+                "success (also when a fallback snapshot was used: the summary and a warning say so)"
+            }
+            Exit::NotFound => "`get`: no item with that id",
+            Exit::Usage => {
+                "usage or configuration: flags, endpoint, region, `content-fetch.toml`, an output path that is no folder name, or another 4xx from the API"
+            }
+            Exit::Auth => "authentication: no credentials, or the API answered 401 or 403",
+            Exit::Network => {
+                "network: the API stayed unreachable, failing or malformed after every retry or past the deadline"
+            }
+            Exit::Validation => {
+                "validation, with `--strict`: an invalid item, or a duplicate or unsafe slug"
+            }
+            Exit::Output => {
+                "snapshot or output: a snapshot cannot be read, trusted or written; the output folder holds files content-fetch did not write, or another run holds it; or the files cannot be written (the previous output stays as it was)"
+            }
+        }
+    }
+
+    /// What usually fixes it, in Markdown, for `EXIT_CODES.md`.
+    #[cfg(test)]
+    fn fix(self) -> &'static str {
+        match self {
+            Exit::Success => "",
+            Exit::NotFound => {
+                "check the id (`content-fetch snapshot show` lists what a snapshot holds)"
+            }
+            Exit::Usage => "the message names the flag, variable, setting or file",
+            Exit::Auth => {
+                "check the region, the credentials (IAM `execute-api:Invoke` on the API) and the clock"
+            }
+            Exit::Network => {
+                "check the endpoint and the network, or build with `--fallback-snapshot`"
+            }
+            Exit::Validation => {
+                "fix the item at its provider, or drop `--strict` to skip it (or suffix the slug) with a warning"
+            }
+            Exit::Output => "the message names the file and what to do",
+        }
+    }
+
+    /// The Markdown table of every code, with the fixes (`EXIT_CODES.md`) or without (README).
+    #[cfg(test)]
+    fn table(with_fix: bool) -> String {
+        let mut table = if with_fix {
+            "| code | meaning | what to do |\n|---|---|---|\n".to_string()
+        } else {
+            "| code | meaning |\n|---|---|\n".to_string()
+        };
+        for exit in Exit::ALL {
+            let code = exit as u8;
+            if with_fix {
+                table.push_str(&format!(
+                    "| {code} | {} | {} |\n",
+                    exit.meaning(),
+                    exit.fix()
+                ));
+            } else {
+                table.push_str(&format!("| {code} | {} |\n", exit.meaning()));
+            }
+        }
+        table
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit as u8)
+    }
+}
+
+/// The text after `--help`: the exit codes, then the environment and the settings file.
+fn after_help() -> String {
+    let mut text = String::from("Exit codes:\n");
+    for exit in Exit::ALL {
+        let mut line = format!("  {}  ", exit as u8);
+        for word in exit.meaning().replace('`', "").split(' ') {
+            if line.len() + word.len() > 92 {
+                text.push_str(line.trim_end());
+                text.push('\n');
+                line = "     ".to_string();
+            }
+            line.push_str(word);
+            line.push(' ');
+        }
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    text.push_str(ENVIRONMENT);
+    text
+}
+
+const ENVIRONMENT: &str = "
 Environment:
   INTEGRATION_API_URL        endpoint when --endpoint is not given
   AWS_REGION, AWS_PROFILE    region and profile when the flags are not given
   AWS_* credentials          aws-config's default chain (env, profile, SSO, assume-role,
                              credential_process, container credentials, IMDS)
   CI=true                    no progress indicator
+  NO_COLOR                   no colour (there is none either when stderr is not a terminal)
   RUST_LOG                   log filter, like content_fetch=debug
 
 Settings file: content-fetch.toml in the working folder or a parent, with optional keys
-  endpoint = \"https://...\", region = \"...\", profile = \"...\"";
+  endpoint = \"https://...\", region = \"...\", profile = \"...\",
+  engine = \"eleventy|astro|next\", out = \"DIR\" (relative to the file's folder)
+Docs: docs/ in the repository (docs/cli.md, docs/outputs.md)";
 
 /// Pulls the unified content cache with SigV4-signed GETs and checks every item.
 ///
 /// Without a command it fetches, validates and prints a one-line summary on stderr.
 #[derive(Debug, Parser)]
-#[command(name = "content-fetch", version, after_long_help = EXIT_CODES, after_help = EXIT_CODES)]
+#[command(name = "content-fetch", version)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -66,34 +170,35 @@ struct Cli {
 /// Writing the data files of a static site generator.
 #[derive(Debug, Args)]
 struct OutputArgs {
-    /// Write the data files of this static site generator.
+    /// Write the data files of this static site generator [default: engine in
+    /// content-fetch.toml].
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(ssg_writers::engine_names()))]
     engine: Option<String>,
-    /// The output folder, owned by content-fetch [default: the engine's: eleventy
-    /// _data/fetched, astro src/content/fetched, next content/fetched].
-    #[arg(long, value_name = "DIR", requires = "engine")]
+    /// The output folder, owned by content-fetch [default: out in content-fetch.toml, else the
+    /// engine's: eleventy _data/fetched, astro src/content/fetched, next content/fetched].
+    #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// A folder of minijinja templates overriding or adding to the built-in ones, by name
     /// (e.g. astro/entry.json, markdown/entry.md).
-    #[arg(long, value_name = "DIR", requires = "engine")]
+    #[arg(long, value_name = "DIR")]
     template_dir: Option<PathBuf>,
     /// Write articles and pages as Markdown with front matter (astro).
-    #[arg(long, requires = "engine")]
+    #[arg(long)]
     markdown: bool,
     /// Fetch only what changed since the last run (with tombstones) and rewrite only changed
     /// files; a full run when the output folder has no state yet.
-    #[arg(long, requires = "engine", conflicts_with_all = ["full", "updated_since"])]
+    #[arg(long, conflicts_with_all = ["full", "updated_since"])]
     incremental: bool,
     /// Fetch everything and rewrite the output (the default).
-    #[arg(long, requires = "engine")]
+    #[arg(long)]
     full: bool,
     /// Take over an output folder that holds files content-fetch did not write, by moving them
     /// into a timestamped folder beside it (nothing is deleted).
-    #[arg(long, requires = "engine")]
+    #[arg(long)]
     force: bool,
     /// Wait this long for another run into the same output folder to finish, like 30s or 10m
     /// [default: fail at once].
-    #[arg(long, value_name = "DURATION", requires = "engine", value_parser = wait_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = wait_duration)]
     wait_lock: Option<Duration>,
 }
 
@@ -104,16 +209,62 @@ fn wait_duration(text: &str) -> Result<Duration, String> {
 }
 
 impl OutputArgs {
-    /// Starts the engine's run when `--engine` is given.
-    fn begin(&self, strict: bool) -> anyhow::Result<Option<ssg_writers::SyncRun>> {
-        let Some(name) = &self.engine else {
+    /// The engine and output folder: the flags, else `engine` and `out` in the nearest
+    /// `content-fetch.toml` (its `out` relative to the file's folder), else the engine's
+    /// default folder. `None` when no engine is named anywhere.
+    fn target(&self) -> anyhow::Result<Option<(&'static dyn ssg_writers::Engine, PathBuf)>> {
+        let cwd = std::env::current_dir().context("cannot read the working folder")?;
+        let file = if self.engine.is_some() && self.out.is_some() {
+            None
+        } else {
+            ConfigFile::find(&cwd)?
+        };
+        let (dir, config) = match &file {
+            Some((path, config)) => (path.parent().unwrap_or(&cwd), Some(config)),
+            None => (cwd.as_path(), None),
+        };
+        let Some(name) = self
+            .engine
+            .as_deref()
+            .or(config.and_then(|c| c.engine.as_deref()))
+        else {
+            if let Some(flag) = self.engine_flags().first() {
+                anyhow::bail!(
+                    "{flag} needs --engine eleventy|astro|next, or engine = \"...\" in {CONFIG_FILE_NAME}"
+                );
+            }
             return Ok(None);
         };
         let engine = ssg_writers::engine(name)?;
-        let out = self
-            .out
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(engine.default_out()));
+        let out = match (&self.out, config.and_then(|c| c.out.as_ref())) {
+            (Some(out), _) => out.clone(),
+            (None, Some(out)) => dir.join(out),
+            (None, None) => PathBuf::from(engine.default_out()),
+        };
+        Ok(Some((engine, out)))
+    }
+
+    /// The engine flags given, which mean nothing without an engine.
+    fn engine_flags(&self) -> Vec<&'static str> {
+        [
+            (self.out.is_some(), "--out"),
+            (self.template_dir.is_some(), "--template-dir"),
+            (self.markdown, "--markdown"),
+            (self.incremental, "--incremental"),
+            (self.full, "--full"),
+            (self.force, "--force"),
+            (self.wait_lock.is_some(), "--wait-lock"),
+        ]
+        .into_iter()
+        .filter_map(|(given, flag)| given.then_some(flag))
+        .collect()
+    }
+
+    /// Starts the engine's run when an engine is named.
+    fn begin(&self, strict: bool) -> anyhow::Result<Option<ssg_writers::SyncRun>> {
+        let Some((engine, out)) = self.target()? else {
+            return Ok(None);
+        };
         let options = ssg_writers::WriteOptions {
             template_dir: self.template_dir.clone(),
             markdown: self.markdown,
@@ -161,8 +312,9 @@ enum SnapshotCommand {
     },
     /// Print a snapshot's header and a per-type table.
     Show {
-        /// The snapshot.
-        file: PathBuf,
+        /// The snapshot [default: the one --from names].
+        #[arg(value_name = "SNAPSHOT")]
+        file: Option<PathBuf>,
     },
     /// List items added, changed and removed from snapshot A to snapshot B.
     Diff {
@@ -265,6 +417,7 @@ impl CommonArgs {
             provider: self.provider.clone(),
             statuses: self.status.clone(),
             updated_since: self.updated_since.clone(),
+            changes_since: None,
             include_drafts: self.include_drafts,
             include_deleted: self.include_deleted,
             strict: self.strict,
@@ -312,8 +465,14 @@ fn flag_hint(setting: Setting) -> &'static str {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_tracing(cli.common.verbose);
+    let help = after_help();
+    let matches = Cli::command()
+        .after_help(&help)
+        .after_long_help(&help)
+        .get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let colour = colour();
+    init_tracing(cli.common.verbose, colour);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -321,14 +480,18 @@ fn main() -> ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
+            eprintln!(
+                "{}: cannot start the async runtime: {e}",
+                paint(colour, "error")
+            );
+            return Exit::Usage.into();
         }
     };
     let engine = cli.output.engine.clone();
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
+            let label = paint(colour, "error");
             let hint = match e.downcast_ref::<FetchError>().and_then(FetchError::remedy) {
                 Some(setting) => Some(flag_hint(setting).to_string()),
                 None => e
@@ -336,12 +499,29 @@ fn main() -> ExitCode {
                     .and_then(|w| write_hint(w, engine.as_deref())),
             };
             match hint {
-                Some(hint) => eprintln!("error: {e:#} ({hint})"),
-                None => eprintln!("error: {e:#}"),
+                Some(hint) => eprintln!("{label}: {} ({hint})", chain(&e)),
+                None => eprintln!("{label}: {}", chain(&e)),
             }
-            ExitCode::from(exit_code(&e))
+            exit_code(&e).into()
         }
     }
+}
+
+/// The error and its causes on one line, each cause once: a message that already holds its
+/// source's text does not repeat it.
+fn chain(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
 
 /// How the CLI names the flag that fixes a writer's error.
@@ -381,30 +561,80 @@ fn subfolder(path: &std::path::Path, engine: Option<&str>) -> PathBuf {
     path.join(parts[given..].join("/"))
 }
 
-fn exit_code(e: &anyhow::Error) -> u8 {
+fn exit_code(e: &anyhow::Error) -> Exit {
     if let Some(w) = e.downcast_ref::<ssg_writers::WriteError>() {
         return match w {
             ssg_writers::WriteError::DuplicateSlug { .. }
-            | ssg_writers::WriteError::UnsafeSlug { .. } => 5,
+            | ssg_writers::WriteError::UnsafeSlug { .. } => Exit::Validation,
             ssg_writers::WriteError::UnknownEngine { .. }
             | ssg_writers::WriteError::MarkdownUnsupported { .. }
-            | ssg_writers::WriteError::OutputFolder { .. } => 2,
-            _ => 6,
+            | ssg_writers::WriteError::OutputFolder { .. } => Exit::Usage,
+            _ => Exit::Output,
         };
     }
     match e.downcast_ref::<FetchError>().map(FetchError::kind) {
-        Some(ErrorKind::Auth) => 3,
-        Some(ErrorKind::Network) => 4,
-        Some(ErrorKind::Validation) => 5,
-        Some(ErrorKind::Snapshot) => 6,
+        Some(ErrorKind::Auth) => Exit::Auth,
+        Some(ErrorKind::Network) => Exit::Network,
+        Some(ErrorKind::Validation) => Exit::Validation,
+        Some(ErrorKind::Snapshot) => Exit::Output,
         // Config, and anything this build does not know yet, is a usage problem.
-        _ => 2,
+        _ => Exit::Usage,
     }
 }
 
-fn init_tracing(verbose: u8) {
+/// Colour on stderr only on a terminal, and never with `NO_COLOR` set (no-color.org).
+fn colour() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// `label` in bold and the colour of its level, when `colour`.
+fn paint(colour: bool, label: &'static str) -> std::borrow::Cow<'static, str> {
+    let code = match label {
+        "error" => "1;31",
+        "warning" => "1;33",
+        _ => return label.into(),
+    };
+    if colour {
+        format!("\x1b[{code}m{label}\x1b[0m").into()
+    } else {
+        label.into()
+    }
+}
+
+/// Every diagnostic in one format, `warning: message (fields)`, like the CLI's own errors.
+struct Diagnostic {
+    colour: bool,
+}
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for Diagnostic
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let label = match *event.metadata().level() {
+            tracing::Level::ERROR => "error",
+            tracing::Level::WARN => "warning",
+            tracing::Level::INFO => "info",
+            tracing::Level::DEBUG => "debug",
+            _ => "trace",
+        };
+        write!(writer, "{}: ", paint(self.colour, label))?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
+}
+
+fn init_tracing(verbose: u8, colour: bool) {
     let default = match verbose {
-        0 => "warn",
+        // aws-config warns of every credential source that has nothing; the CLI's own error
+        // lists the sources tried when none has credentials.
+        0 => "warn,aws_config=error",
         1 => "warn,content_fetch=debug,content_fetch_cli=debug",
         _ => "debug,content_fetch=trace",
     };
@@ -413,7 +643,8 @@ fn init_tracing(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
+        .with_ansi(colour)
+        .event_format(Diagnostic { colour })
         .init();
 }
 
@@ -466,8 +697,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             match source.get(id).await? {
                 Some(item) => print_stdout(&serde_json::to_string_pretty(&item)?)?,
                 None => {
-                    eprintln!("error: no item with id '{id}'");
-                    return Ok(ExitCode::from(1));
+                    eprintln!("{}: no item with id '{id}'", paint(colour(), "error"));
+                    return Ok(Exit::NotFound.into());
                 }
             }
         }
@@ -510,6 +741,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             report(&summary, common.json)?;
         }
         Some(Command::Snapshot(SnapshotCommand::Show { file })) => {
+            // `snapshot show --from FILE` reads like the other commands' --from.
+            let Some(file) = file.as_ref().or(common.from.as_ref()) else {
+                anyhow::bail!("snapshot show needs a snapshot: content-fetch snapshot show FILE");
+            };
             let snapshot = Snapshot::read(file)?;
             if common.json {
                 let table = serde_json::json!({
@@ -558,12 +793,9 @@ async fn consume(
             RunError::Fetch(f) => anyhow::Error::from(f),
             RunError::Sink(s) => s,
         })?;
+    // Warnings (such as the fallback snapshot's) were logged as they happened, in the one
+    // diagnostic format; the summary keeps them for --json.
     progress.finish();
-    if matches!(summary.source, SourceKind::FallbackSnapshot { .. }) {
-        for warning in &summary.warnings {
-            eprintln!("warning: {warning}");
-        }
-    }
     Ok(summary)
 }
 
@@ -627,8 +859,33 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
     use unified_content::ContentType;
+
+    /// `--help` prints [`Exit`]; `EXIT_CODES.md` and the README must hold its table as it is.
+    #[test]
+    fn exit_codes_have_one_source() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for (file, with_fix) in [
+            ("crates/content-fetch/EXIT_CODES.md", true),
+            ("README.md", false),
+        ] {
+            let text = std::fs::read_to_string(root.join(file)).unwrap();
+            let table = Exit::table(with_fix);
+            assert!(
+                text.contains(&table),
+                "{file} does not hold the exit codes of src/main.rs; put this table in it:\n{table}"
+            );
+        }
+        let help = after_help();
+        for exit in Exit::ALL {
+            let first = exit.meaning().replace('`', "");
+            let first = first.split(' ').take(3).collect::<Vec<_>>().join(" ");
+            assert!(
+                help.contains(&format!("  {}  {first}", exit as u8)),
+                "{help}"
+            );
+        }
+    }
 
     #[test]
     fn cli_is_well_formed() {
