@@ -57,6 +57,12 @@ export interface ContentOptions {
   /** Only items updated at or after this RFC 3339 time, like `2026-01-31T12:00:00Z`. */
   updatedSince?: string
   /**
+   * An incremental sync after a run whose newest item `synced_at` was this RFC 3339 time:
+   * only what the cache stored since then (less a 15-minute overlap), tombstones of
+   * deleted and unpublished items included (status `deleted`).
+   */
+  changesSince?: string
+  /**
    * Fail on the first invalid item (code `VALIDATION`) instead of skipping it with a
    * warning.
    */

@@ -35,6 +35,10 @@ pub struct ContentOptions {
     pub include_deleted: Option<bool>,
     /// Only items updated at or after this RFC 3339 time, like `2026-01-31T12:00:00Z`.
     pub updated_since: Option<String>,
+    /// An incremental sync after a run whose newest item `synced_at` was this RFC 3339 time:
+    /// only what the cache stored since then (less a 15-minute overlap), tombstones of
+    /// deleted and unpublished items included (status `deleted`).
+    pub changes_since: Option<String>,
     /// Fail on the first invalid item (code `VALIDATION`) instead of skipping it with a
     /// warning.
     pub strict: Option<bool>,
@@ -71,6 +75,7 @@ impl ContentOptions {
             provider: self.provider.clone(),
             statuses: self.statuses.clone().unwrap_or_default(),
             updated_since: self.updated_since.clone(),
+            changes_since: self.changes_since.clone(),
             include_drafts: self.include_drafts.unwrap_or(false),
             include_deleted: self.include_deleted.unwrap_or(false),
             strict: self.strict.unwrap_or(false),
@@ -119,6 +124,7 @@ pub(crate) fn option_hint(setting: Setting) -> &'static str {
         Setting::Types => "check the types option",
         Setting::Statuses => "check the statuses option",
         Setting::UpdatedSince => "check the updatedSince option",
+        Setting::ChangesSince => "check the changesSince option",
         Setting::IncludeDrafts => "set includeDrafts: true for a preview",
         Setting::Strict => "set strict: false to skip invalid items with a warning",
         Setting::FallbackSnapshot => "give the fallbackSnapshot option",

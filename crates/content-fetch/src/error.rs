@@ -35,6 +35,8 @@ pub enum Setting {
     Statuses,
     /// The oldest `updated_at` fetched.
     UpdatedSince,
+    /// The newest `synced_at` of the previous run, for an incremental sync.
+    ChangesSince,
     /// Whether drafts are fetched.
     IncludeDrafts,
     /// Whether an invalid item fails the run.
@@ -60,6 +62,7 @@ impl std::fmt::Display for Setting {
             Setting::Types => "content type",
             Setting::Statuses => "status",
             Setting::UpdatedSince => "updated-since time",
+            Setting::ChangesSince => "changes-since time",
             Setting::IncludeDrafts => "include-drafts",
             Setting::Strict => "strict",
             Setting::FallbackSnapshot => "fallback snapshot",

@@ -34,6 +34,10 @@ pub struct Request {
     pub statuses: Vec<String>,
     /// Only items updated at or after this RFC 3339 time.
     pub updated_since: Option<String>,
+    /// An incremental sync after a run whose newest `synced_at` was this RFC 3339 time:
+    /// what the cache stored since (with [`crate::INCREMENTAL_OVERLAP`]), with tombstones
+    /// ([`Filters::continue_from`]).
+    pub changes_since: Option<String>,
     /// Also drafts, for previews.
     pub include_drafts: bool,
     /// Also tombstones of deleted items.
@@ -70,6 +74,7 @@ impl Default for Request {
             provider: None,
             statuses: Vec::new(),
             updated_since: None,
+            changes_since: None,
             include_drafts: false,
             include_deleted: false,
             strict: false,
@@ -123,6 +128,15 @@ impl Request {
                     expected: format!("an RFC 3339 time ({e}); write like 2026-01-31T12:00:00Z"),
                 })?;
             filters.updated_since = Some(parsed.with_timezone(&chrono::Utc));
+        }
+        if let Some(t) = &self.changes_since {
+            let parsed =
+                chrono::DateTime::parse_from_rfc3339(t).map_err(|e| FetchError::BadValue {
+                    setting: Setting::ChangesSince,
+                    value: t.clone(),
+                    expected: format!("an RFC 3339 time ({e}); write like 2026-01-31T12:00:00Z"),
+                })?;
+            filters.continue_from(parsed.with_timezone(&chrono::Utc));
         }
         Ok(filters)
     }

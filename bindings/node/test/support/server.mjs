@@ -2,7 +2,8 @@
 // file by `integration-api ingest`, then `integration-api serve --require-sigv4` on loopback,
 // the binaries cargo built into the shared target folder.
 import { spawn, execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createHmac, randomUUID } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { once } from 'node:events'
@@ -15,6 +16,13 @@ const config = join(root, 'examples/demo/integration-api.toml')
 export const ACCESS_KEY = 'AKIDNODETESTLOCAL000'
 export const SECRET_KEY = 'node-test-only-secret-access-key'
 export const REGION = 'eu-west-1'
+// The demo's public, demo-only Shopify secret (examples/demo/integration-api.toml).
+const SHOPIFY_SECRET = 'demo-only-shopify-webhook-secret'
+
+/** The body of one of the demo's signed deliveries, as text. */
+export function demoBody(name) {
+  return JSON.parse(readFileSync(join(root, 'examples/demo/webhooks', name), 'utf8')).body
+}
 
 /** A fresh temp folder. */
 export function tempDir() {
@@ -41,7 +49,7 @@ export async function serve() {
   const endpoint = await new Promise((ok, fail) => {
     child.stderr.on('data', (chunk) => {
       log += chunk
-      const found = /listening on (http:\S+)/.exec(log)
+      const found = /listening on (http:\S+)\r?\n/.exec(log)
       if (found) ok(found[1])
     })
     child.on('exit', (code) => fail(new Error(`integration-api serve exited with ${code}: ${log}`)))
@@ -49,6 +57,24 @@ export async function serve() {
   return {
     endpoint,
     dir,
+    /** Ingests a Shopify delivery (the body as text: its ids pass 2^53) signed with the
+     * demo's secret, as a webhook would arrive. */
+    shopify(topic, body) {
+      const file = join(dir, `${randomUUID()}.json`)
+      const headers = {
+        'Content-Type': 'application/json',
+        'X-Shopify-Hmac-Sha256': createHmac('sha256', SHOPIFY_SECRET).update(body).digest('base64'),
+        'X-Shopify-Shop-Domain': 'demo-shop.myshopify.com',
+        'X-Shopify-Topic': topic,
+        'X-Shopify-Triggered-At': new Date().toISOString(),
+        'X-Shopify-Webhook-Id': randomUUID(),
+      }
+      writeFileSync(file, JSON.stringify({ headers, body }))
+      execFileSync(bin, ['--config', config, '--db', db, 'ingest', '--provider', 'shopify', file], {
+        env: { PATH: process.env.PATH, RUST_LOG: 'warn' },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      })
+    },
     async stop() {
       child.kill()
       if (child.exitCode === null) await once(child, 'exit')

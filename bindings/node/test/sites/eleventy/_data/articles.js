@@ -1,0 +1,3 @@
+import { eleventyData } from '@content-platform/fetch/eleventy'
+
+export default () => eleventyData('article')
