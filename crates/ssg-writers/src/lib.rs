@@ -1,10 +1,17 @@
 //! Engine writers that turn unified content into the data files of static site generators.
 //!
 //! One module per engine ([`eleventy`], [`astro`], [`next`]) describes its layout behind the
-//! small [`Engine`] trait; [`ENGINES`] lists them. A [`SyncRun`] streams items page by page into
-//! a staging folder beside the output folder, renders every file with minijinja templates
-//! embedded in this crate (or overridden from a template folder), and swaps the staging folder
-//! in at the end, so a run that fails or is killed leaves the previous output untouched.
+//! small [`Engine`] trait; [`ENGINES`] lists them. A [`SyncRun`] streams items page by page,
+//! renders them with minijinja templates embedded in this crate (or overridden from a template
+//! folder), stages the files that changed beside the output folder and applies them through a
+//! journal, so a run that fails leaves the previous output untouched and a killed one is
+//! finished by the next.
+//!
+//! A run writes only into an output folder that is empty, missing or its own, removes only
+//! files earlier runs wrote, and holds the folder's lock. Its lock, state, index and item
+//! segments live in a state folder outside the output folder ([`state_dir`]), which no engine
+//! loads; incremental runs read, render and write only what changed. The repository's
+//! `docs/output-state.md` describes the layout.
 //! Typed outputs (zod schemas, TypeScript types) are generated from
 //! [`unified_content::json_schema`], so a model change flows into every output.
 #![deny(missing_docs)]
