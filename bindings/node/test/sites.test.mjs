@@ -77,3 +77,17 @@ test('Eleventy builds through the plugin (collections) and a data file', async (
   assert.ok(expected.length > 0)
   for (const item of expected) assert.ok(html.includes(`data-id="${item.id}"`), `${item.id} missing`)
 })
+
+test('Next builds through getAll and getBySlug, fetching once for the whole build', async () => {
+  const dir = site('next', 'next')
+  // Webpack: Turbopack compiles nothing outside the site's root, where the linked modules live.
+  build(dir, 'next', ['build', '--webpack'])
+  const expected = await withAws(goodKeys, () => fetchContent({ endpoint: server.endpoint, types: ['product'] }))
+  const index = readFileSync(join(dir, 'out', 'index.html'), 'utf8')
+  for (const item of expected) {
+    assert.ok(index.includes(`data-id="${item.id}"`), `${item.id} missing`)
+    assert.ok(readFileSync(join(dir, 'out', 'products', `${item.slug}.html`), 'utf8').includes(item.title))
+  }
+  const cache = readdirSync(join(dir, '.next', 'cache', 'content-fetch'))
+  assert.equal(cache.filter((f) => f.endsWith('.snapshot.json')).length, 1, cache.join(', '))
+})
