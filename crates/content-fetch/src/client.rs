@@ -399,7 +399,12 @@ fn request_failure(e: &reqwest::Error) -> String {
     } else {
         "request failed"
     };
-    format!("{what}: {}", error_chain(e))
+    // The caller's message names the URL already; reqwest's own text would repeat it.
+    let mut chain = error_chain(e);
+    if let Some(url) = e.url() {
+        chain = chain.replace(&format!(" for url ({url})"), "");
+    }
+    format!("{what}: {chain}")
 }
 
 /// Reads a body up to [`MAX_BODY_BYTES`]; a reset or timeout mid-body is a transient failure.

@@ -598,8 +598,9 @@ impl ContentSource {
 }
 
 fn api_pages(client: &Arc<ContentClient>, options: &FetchOptions) -> PageStream {
-    // A small buffer: fetching runs at most a few pages ahead of the consumer.
-    let (tx, rx) = mpsc::channel(4);
+    // One page of buffer: with a page per type in flight, fetching runs a few pages ahead of
+    // the consumer, and memory holds a few pages whatever the catalog's size.
+    let (tx, rx) = mpsc::channel(1);
     let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = JoinSet::new();
     for content_type in options.filters.types() {

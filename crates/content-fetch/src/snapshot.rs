@@ -6,7 +6,7 @@
 mod file;
 mod temp;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
@@ -47,17 +47,17 @@ pub struct SnapshotHeader {
 
 impl SnapshotHeader {
     /// The header of a snapshot holding `items` (type, id, digest, status) in this order.
-    fn new<'a>(
+    fn new<'a, D: AsRef<str>>(
         endpoint: &str,
         filters: &Filters,
         fetched_at: Timestamp,
-        items: impl Iterator<Item = (ContentType, &'a str, &'a str, ContentStatus)>,
+        items: impl Iterator<Item = (ContentType, &'a str, D, ContentStatus)>,
     ) -> SnapshotHeader {
         let mut digest = file::Canonical::default();
         let mut count = 0;
         let mut includes_drafts = filters.includes_drafts();
         for (content_type, id, item_digest, status) in items {
-            digest.add(content_type, id, item_digest);
+            digest.add(content_type, id, item_digest.as_ref());
             count += 1;
             includes_drafts |= status == ContentStatus::Draft;
         }
@@ -81,34 +81,40 @@ impl SnapshotHeader {
     }
 }
 
-/// The newest version of each id among those offered, as the engine writers pick it: by
-/// [`Version::replaces`], so the later of two equal versions wins.
-struct Newest<T>(HashMap<String, (Version, T)>);
+/// An item as a snapshot orders and keeps it.
+trait Kept {
+    fn id(&self) -> &str;
+    fn content_type(&self) -> ContentType;
+    fn version(&self) -> Version;
+}
 
-impl<T> Default for Newest<T> {
-    fn default() -> Self {
-        Newest(HashMap::new())
+impl Kept for UnifiedContent {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn content_type(&self) -> ContentType {
+        self.content_type
+    }
+    fn version(&self) -> Version {
+        UnifiedContent::version(self)
     }
 }
 
-impl<T> Newest<T> {
-    fn offer(&mut self, id: String, version: Version, value: T) {
-        match self.0.get_mut(&id) {
-            Some(kept) if !version.replaces(kept.0) => {}
-            Some(kept) => *kept = (version, value),
-            None => {
-                self.0.insert(id, (version, value));
-            }
+/// Keeps the newest version of each id, as the engine writers pick it, then sorts by content
+/// type and id (a snapshot's order). Versions of an id are compared in arrival order (the sort
+/// by id is stable): a later one that [`Version::replaces`] the one kept wins.
+fn keep_newest<T: Kept>(items: &mut Vec<T>) {
+    items.sort_by(|a, b| a.id().cmp(b.id()));
+    items.dedup_by(|later, kept| {
+        if later.id() != kept.id() {
+            return false;
         }
-    }
-
-    /// The ids and kept values, sorted by content type (`type_of`), then id: the order of a
-    /// snapshot.
-    fn into_sorted(self, type_of: impl Fn(&T) -> ContentType) -> Vec<(String, T)> {
-        let mut kept: Vec<(String, T)> = self.0.into_iter().map(|(id, (_, v))| (id, v)).collect();
-        kept.sort_by(|(a_id, a), (b_id, b)| (type_of(a), a_id).cmp(&(type_of(b), b_id)));
-        kept
-    }
+        if later.version().replaces(kept.version()) {
+            std::mem::swap(later, kept);
+        }
+        true
+    });
+    items.sort_unstable_by(|a, b| (a.content_type(), a.id()).cmp(&(b.content_type(), b.id())));
 }
 
 /// One item with its own digest, usable as an SSG cache key.
@@ -200,16 +206,12 @@ impl Snapshot {
         endpoint: &str,
         filters: &Filters,
         fetched_at: Timestamp,
-        items: Vec<UnifiedContent>,
+        mut items: Vec<UnifiedContent>,
     ) -> Snapshot {
-        let mut newest = Newest::default();
-        for item in items {
-            newest.offer(item.id.clone(), item.version(), item);
-        }
-        let items: Vec<SnapshotItem> = newest
-            .into_sorted(|item| item.content_type)
+        keep_newest(&mut items);
+        let items: Vec<SnapshotItem> = items
             .into_iter()
-            .map(|(_, content)| SnapshotItem {
+            .map(|content| SnapshotItem {
                 digest: content_digest(&content),
                 content,
             })
@@ -377,25 +379,42 @@ pub(crate) fn stream(
     file::read(path, on_header, on_item)
 }
 
-/// Where an item kept for the snapshot lies in the spool.
+/// An item received for the snapshot, and where it lies in the spool: a small record, held
+/// for every item received.
 struct Spooled {
+    id: Box<str>,
+    version: Version,
     content_type: ContentType,
-    offset: u64,
-    len: usize,
-    digest: String,
     status: ContentStatus,
+    offset: u64,
+    len: u32,
+    /// The item's digest as bytes: half the size of its text.
+    digest: [u8; 32],
+}
+
+impl Kept for Spooled {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn content_type(&self) -> ContentType {
+        self.content_type
+    }
+    fn version(&self) -> Version {
+        self.version
+    }
 }
 
 /// A snapshot being pulled, streamed to disk as pages arrive so that memory holds only a
-/// small record per id: each item goes to a spool file at once, and [`SnapshotWriter::finish`]
-/// writes the newest version of each id, sorted, into the snapshot. Both files are temporary
+/// small record per item: each item goes to a spool file at once, and
+/// [`SnapshotWriter::finish`] writes the newest version of each id, sorted, into the snapshot. Both files are temporary
 /// files beside the snapshot: dropping the writer, or a killed process, leaves the snapshot
 /// as it was, and the next pull removes what a killed one left.
 pub struct SnapshotWriter {
     path: PathBuf,
     spool: BufWriter<NamedTempFile>,
     spool_len: u64,
-    newest: Newest<Spooled>,
+    /// Every item received, until [`keep_newest`] drops the superseded ones.
+    spooled: Vec<Spooled>,
     received: usize,
 }
 
@@ -415,7 +434,7 @@ impl SnapshotWriter {
             path: path.to_path_buf(),
             spool: BufWriter::with_capacity(1 << 16, temp::create(path, 0o600)?),
             spool_len: 0,
-            newest: Newest::default(),
+            spooled: Vec::new(),
             received: 0,
         })
     }
@@ -444,23 +463,37 @@ impl SnapshotWriter {
                 .write_all(&line)
                 .map_err(|e| self.spool_error(e))?;
             let SnapshotItem { digest, content } = item;
-            let spooled = Spooled {
+            let mut digest_bytes = [0; 32];
+            hex::decode_to_slice(
+                digest
+                    .strip_prefix("sha256:")
+                    .expect("content digests are sha256:<hex>"),
+                &mut digest_bytes,
+            )
+            .expect("content digests are sha256:<hex>");
+            let len = u32::try_from(line.len() - 1).map_err(|_| {
+                FetchError::snapshot(
+                    &self.path,
+                    format!("item '{}' is over 4 GiB as JSON", content.id),
+                )
+            })?;
+            self.spooled.push(Spooled {
+                version: content.version(),
+                id: content.id.into_boxed_str(),
                 content_type: content.content_type,
-                offset: self.spool_len,
-                len: line.len() - 1,
-                digest,
                 status: content.status,
-            };
+                offset: self.spool_len,
+                len,
+                digest: digest_bytes,
+            });
             self.spool_len += line.len() as u64;
-            let version = content.version();
-            self.newest.offer(content.id, version, spooled);
         }
         Ok(())
     }
 
     /// Drops everything taken so far, for a run that starts over.
     pub fn restart(&mut self) -> Result<(), FetchError> {
-        self.newest = Newest::default();
+        self.spooled = Vec::new();
         self.received = 0;
         self.spool_len = 0;
         self.spool
@@ -475,10 +508,12 @@ impl SnapshotWriter {
         self.received
     }
 
-    /// Distinct items per content type, as the snapshot will hold them.
-    pub fn per_type(&self) -> BTreeMap<ContentType, usize> {
+    /// Distinct items per content type, as the snapshot will hold them. Drops the superseded
+    /// versions received so far.
+    pub fn per_type(&mut self) -> BTreeMap<ContentType, usize> {
+        keep_newest(&mut self.spooled);
         let mut counts = BTreeMap::new();
-        for (_, s) in self.newest.0.values() {
+        for s in &self.spooled {
             *counts.entry(s.content_type).or_default() += 1;
         }
         counts
@@ -487,7 +522,7 @@ impl SnapshotWriter {
     /// Writes the snapshot: the newest version of each id, sorted by type then id, under a
     /// header for `endpoint`, `filters` and `fetched_at`, renamed into place at the end.
     pub fn finish(
-        self,
+        mut self,
         endpoint: &str,
         filters: &Filters,
         fetched_at: Timestamp,
@@ -502,17 +537,20 @@ impl SnapshotWriter {
                 ),
             )
         })?;
-        let kept = self.newest.into_sorted(|s| s.content_type);
+        keep_newest(&mut self.spooled);
+        let kept = self.spooled;
         let header = SnapshotHeader::new(
             endpoint,
             filters,
             fetched_at,
-            kept.iter()
-                .map(|(id, s)| (s.content_type, id.as_str(), s.digest.as_str(), s.status)),
+            kept.iter().map(|s| {
+                let digest = format!("sha256:{}", hex::encode(s.digest));
+                (s.content_type, &*s.id, digest, s.status)
+            }),
         );
         let mut line = Vec::new();
-        let items = kept.iter().map(|(_, s)| {
-            line.resize(s.len, 0);
+        let items = kept.iter().map(|s| {
+            line.resize(s.len as usize, 0);
             spool.seek(SeekFrom::Start(s.offset))?;
             spool.read_exact(&mut line)?;
             Ok(line.clone())
