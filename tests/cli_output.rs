@@ -188,3 +188,29 @@ fn snapshot_show_takes_the_file_as_argument_or_from() {
     let neither = cli(dir.path()).args(["snapshot", "show"]).output().unwrap();
     assert_eq!(neither.status.code(), Some(2));
 }
+
+/// A network error names its URL once (reqwest's own text held it a second time).
+#[test]
+fn a_network_error_names_the_url_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let endpoint = format!("http://127.0.0.1:{port}/prod");
+    let output = cli(dir.path())
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "example")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("CONTENT_FETCH_RETRY_BASE_MS", "1")
+        .args(["--endpoint", &endpoint, "--region", "eu-west-1"])
+        .args(["--type", "product", "--attempts", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let error = stderr.lines().find(|l| l.starts_with("error: ")).unwrap();
+    assert_eq!(error.matches(&endpoint).count(), 1, "{error}");
+}
