@@ -1,4 +1,4 @@
-//! Serving the router from API Gateway through lambda_http.
+//! Serving the router from API Gateway through lambda_http: every stage reaches the same routes.
 
 use axum::Router;
 use http::Uri;

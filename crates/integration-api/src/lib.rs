@@ -4,13 +4,13 @@
 //! [`store::ContentStore`] with conditional writes, and each real change is announced as a
 //! [`unified_content::ContentEvent`] through an [`events::EventPublisher`]. The
 //! [`router::router`] serves the webhooks and the content API; the same router runs in the
-//! local server (`integration-api serve`) and in the Lambda (`integration-api-lambda`).
+//! local server (`integration-api serve`) and in the Lambda (the `integration-api-lambda`
+//! crate).
 #![deny(missing_docs)]
 
 pub mod config;
 pub mod events;
 pub mod ingest;
-pub mod lambda;
 pub mod router;
 pub mod store;
 
