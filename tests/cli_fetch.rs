@@ -885,6 +885,26 @@ async fn snapshot_pull_keeps_each_id_once_the_newest_version() {
     assert_exit(&out, 0);
     let offline: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(offline["total"], 2003);
+
+    // The engine writers pick the same versions from the same pages: one rule (Version).
+    let out = env
+        .run(&["--type", "article", "--engine", "eleventy"])
+        .await;
+    assert_exit(&out, 0);
+    let written: Value = serde_json::from_str(
+        &std::fs::read_to_string(env.dir().join("_data/fetched/articles.json")).unwrap(),
+    )
+    .unwrap();
+    let written = written.as_array().unwrap();
+    assert_eq!(written.len(), 2003);
+    for (id, title) in [
+        ("a-0097", "newer by updated_at"),
+        ("a-0098", "newer by synced_at"),
+        ("a-0099", "Title of a-0099"),
+    ] {
+        let item = written.iter().find(|i| i["id"] == id).unwrap();
+        assert_eq!(item["title"], title, "{id}");
+    }
 }
 
 /// The temporary files of a pull of `name` in `dir`.
