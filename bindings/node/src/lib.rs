@@ -34,7 +34,7 @@ pub use crate::results::{
 /// warning, or fail the call with `strict`), sorted by content type then id. Falls back to
 /// `fallbackSnapshot` when the API stays unreachable, with a warning.
 #[napi(ts_return_type = "Promise<UnifiedContent[]>")]
-pub fn fetch_content(options: Option<ContentOptions>) -> AsyncTask<Job<Json>> {
+pub fn fetch_content(options: Option<ContentOptions>) -> AsyncTask<Job<Vec<Json>>> {
     Job::spawn(move || async move {
         let request = options.unwrap_or_default().request()?;
         let fetch = request.fetch_options()?;
@@ -63,10 +63,7 @@ pub fn fetch_content(options: Option<ContentOptions>) -> AsyncTask<Job<Json>> {
             .await?;
         items.sort_by(|a, b| (a.content_type, &a.id).cmp(&(b.content_type, &b.id)));
         warnings.extend(summary.warnings);
-        Ok(Done::with_warnings(
-            Json(results::js_items(&items)),
-            warnings,
-        ))
+        Ok(Done::with_warnings(results::js_items(&items), warnings))
     })
 }
 

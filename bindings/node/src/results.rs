@@ -8,6 +8,8 @@ use serde_json::Value;
 use ssg_writers::RunReport;
 use unified_content::UnifiedContent;
 
+use crate::job::Json;
+
 /// An item as JavaScript gets it.
 pub(crate) fn js_item(item: &UnifiedContent) -> Value {
     let mut value = serde_json::to_value(item).unwrap_or(Value::Null);
@@ -15,9 +17,10 @@ pub(crate) fn js_item(item: &UnifiedContent) -> Value {
     value
 }
 
-/// Items as JavaScript gets them.
-pub(crate) fn js_items(items: &[UnifiedContent]) -> Value {
-    Value::Array(items.iter().map(js_item).collect())
+/// Items as JavaScript gets them, each converted on its own: napi converts one JSON value of
+/// at most a million nodes, which one array of a large catalog passes.
+pub(crate) fn js_items(items: &[UnifiedContent]) -> Vec<Json> {
+    items.iter().map(|i| Json(js_item(i))).collect()
 }
 
 /// The warning of an item skipped as invalid, worded like the CLI's log line.

@@ -171,3 +171,17 @@ test('writeEngineFiles is the CLI --engine run and reports it; a bad engine is C
   assert.equal(again.filesWritten, 0)
   await assert.rejects(api.writeEngineFiles('hugo', { from: join(dir, 'none.json') }), (e) => e.code === 'CONFIG' && /hugo/.test(e.message))
 })
+
+test('fetchContent returns a catalog past napi\'s one-million-node budget of one JSON value', async () => {
+  const { spawn } = await import('node:child_process')
+  const big = spawn(process.execPath, [join(import.meta.dirname, '../bench/server.mjs'), '30000'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  try {
+    const [line] = await new Promise((ok) => big.stdout.once('data', (d) => ok([String(d)])))
+    const endpoint = /listening on (\S+)/.exec(line)[1]
+    const items = await withAws(goodKeys, () => api.fetchContent({ endpoint, types: ['product'], pageSize: 1000 }))
+    assert.equal(items.length, 30000)
+    assert.equal(new Set(items.map((i) => i.id)).size, 30000)
+  } finally {
+    big.kill()
+  }
+})

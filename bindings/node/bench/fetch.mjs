@@ -1,0 +1,58 @@
+// Benchmark: fetchContent of N products from a loopback content API against the same fetch
+// with aws4fetch in Node (signed GETs, JSON.parse, every page), the peak RSS of pages() and of
+// fetchContent, and the event loop's longest delay while each runs. Each measure runs in its
+// own process so that peak RSS is its own. Usage: node bench/fetch.mjs [N] [addon dir]
+import { spawn, execFileSync } from 'node:child_process'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { resolve } from 'node:path'
+import { once } from 'node:events'
+
+const [, self, n = '100000', addon = resolve(import.meta.dirname, '..'), mode] = process.argv
+const env = { ...process.env, AWS_ACCESS_KEY_ID: 'AKIDBENCH', AWS_SECRET_ACCESS_KEY: 'bench-secret', AWS_REGION: 'eu-west-1', AWS_EC2_METADATA_DISABLED: 'true' }
+
+if (mode) {
+  // One measure, in this process.
+  const endpoint = process.env.BENCH_ENDPOINT
+  const delay = monitorEventLoopDelay({ resolution: 1 })
+  let peak = 0
+  const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5)
+  delay.enable()
+  const start = performance.now()
+  let count = 0
+  if (mode === 'fetchContent') {
+    const { fetchContent } = await import(resolve(addon, 'lib/main.mjs'))
+    count = (await fetchContent({ endpoint, types: ['product'], pageSize: 1000 })).length
+  } else if (mode === 'pages') {
+    const { pages } = await import(resolve(addon, 'lib/main.mjs'))
+    for await (const page of pages({ endpoint, types: ['product'], pageSize: 1000 })) count += page.items.length
+  } else {
+    const { AwsClient } = await import('aws4fetch')
+    const aws = new AwsClient({ accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, region: 'eu-west-1', service: 'execute-api' })
+    const items = []
+    let cursor = null
+    do {
+      const url = `${endpoint}/content?content_type=product&limit=1000${cursor ? `&cursor=${cursor}` : ''}`
+      const page = await (await aws.fetch(url)).json()
+      items.push(...page.items)
+      cursor = page.next_cursor
+    } while (cursor)
+    count = items.length
+  }
+  const seconds = (performance.now() - start) / 1000
+  delay.disable()
+  clearInterval(sample)
+  peak = Math.max(peak, process.memoryUsage().rss)
+  console.log(JSON.stringify({ mode, count, seconds, peakRssMiB: peak / 2 ** 20, maxDelayMs: delay.max / 1e6, p99DelayMs: delay.percentile(99) / 1e6 }))
+  process.exit(0)
+}
+
+const server = spawn(process.execPath, [resolve(import.meta.dirname, 'server.mjs'), n], { stdio: ['ignore', 'pipe', 'inherit'] })
+const [line] = await once(server.stdout, 'data')
+const endpoint = /listening on (\S+)/.exec(String(line))[1]
+console.log(`${n} products from ${endpoint}, addon ${addon}`)
+for (const mode of ['aws4fetch', 'fetchContent', 'aws4fetch', 'fetchContent', 'pages']) {
+  const out = execFileSync(process.execPath, [self, n, addon, mode], { env: { ...env, BENCH_ENDPOINT: endpoint }, encoding: 'utf8' })
+  const r = JSON.parse(out.trim().split('\n').pop())
+  console.log(`${r.mode.padEnd(12)} ${r.count} items  ${r.seconds.toFixed(2)} s  peak RSS ${r.peakRssMiB.toFixed(1)} MiB  event loop max delay ${r.maxDelayMs.toFixed(1)} ms (p99 ${r.p99DelayMs.toFixed(1)} ms)`)
+}
+server.kill()

@@ -1,0 +1,35 @@
+// A loopback content API serving N generated products in pages (the content API's shape:
+// { items, count, next_cursor }), for the benchmark. It checks only that a request is signed:
+// both clients sign, so signing costs the same on either side.
+import { createServer } from 'node:http'
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+
+const total = Number(process.argv[2] ?? 100_000)
+const snapshot = readFileSync(resolve(import.meta.dirname, '../../../examples/demo/content.snapshot.json'), 'utf8')
+const template = JSON.parse(snapshot).items.map((i) => i.content).find((c) => c.content_type === 'product')
+
+function item(i) {
+  return { ...template, id: `bench-${i}`, slug: `bench-item-${i}`, title: `Bench item ${i}` }
+}
+
+createServer((req, res) => {
+  const url = new URL(req.url, 'http://x')
+  if (!req.headers.authorization?.startsWith('AWS4-HMAC-SHA256')) {
+    res.writeHead(403).end('{"error":"unsigned"}')
+    return
+  }
+  if (url.searchParams.get('content_type') !== 'product') {
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"items":[],"count":0,"next_cursor":null}')
+    return
+  }
+  const limit = Math.min(Number(url.searchParams.get('limit') ?? 100), 1000)
+  const from = Number(url.searchParams.get('cursor') ?? 0)
+  const items = []
+  for (let i = from; i < Math.min(from + limit, total); i++) items.push(item(i))
+  const next = from + limit < total ? String(from + limit) : null
+  res.writeHead(200, { 'content-type': 'application/json' })
+  res.end(JSON.stringify({ items, count: items.length, next_cursor: next }))
+}).listen(0, '127.0.0.1', function () {
+  process.stdout.write(`listening on http://127.0.0.1:${this.address().port}/prod\n`)
+})
