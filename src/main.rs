@@ -888,6 +888,16 @@ mod tests {
     }
 
     #[test]
+    fn a_cause_already_in_the_message_is_printed_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file (os error 2)");
+        let e = anyhow::Error::new(io).context("cannot read a.json: No such file (os error 2)");
+        assert_eq!(format!("{e:#}").matches("os error 2").count(), 2);
+        assert_eq!(chain(&e), "cannot read a.json: No such file (os error 2)");
+        let e = anyhow::Error::new(std::io::Error::other("reset")).context("cannot fetch");
+        assert_eq!(chain(&e), "cannot fetch: reset");
+    }
+
+    #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
     }

@@ -214,3 +214,26 @@ fn a_network_error_names_the_url_once() {
     let error = stderr.lines().find(|l| l.starts_with("error: ")).unwrap();
     assert_eq!(error.matches(&endpoint).count(), 1, "{error}");
 }
+
+/// An error's causes are printed once, on one line, even where a message embeds its source's
+/// text and also names it as its source.
+#[test]
+fn an_errors_cause_is_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = cli(dir.path())
+        .args(["--from", "missing.json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(6));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("missing.json"),
+        "{stderr}"
+    );
+}
