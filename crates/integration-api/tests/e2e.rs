@@ -46,7 +46,9 @@ impl Drop for Server {
     }
 }
 
-fn serve(dir: &Path) -> (Server, String) {
+/// The server on the SQLite file of `dir`, or with `table` on DynamoDB (moto's server, the table
+/// made by `integration-api dynamodb create-table`).
+fn serve(dir: &Path, table: Option<&str>) -> (Server, String) {
     let config = dir.join("integration-api.toml");
     std::fs::write(
         &config,
@@ -56,10 +58,27 @@ fn serve(dir: &Path) -> (Server, String) {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_integration-api"))
-        .arg("--config")
-        .arg(&config)
-        .args(["serve", "--bind", "127.0.0.1:0", "--require-sigv4"])
+    let mut command = Command::new(env!("CARGO_BIN_EXE_integration-api"));
+    if let Some(table) = table {
+        let moto = moto_server::MotoServer::shared();
+        let created = Command::new(env!("CARGO_BIN_EXE_integration-api"))
+            .args(["dynamodb", "create-table", "--table", table])
+            .envs(moto.env())
+            .output()
+            .unwrap();
+        assert!(
+            created.status.success(),
+            "{}",
+            String::from_utf8_lossy(&created.stderr)
+        );
+        command.envs(moto.env());
+        command.args(["--config"]).arg(&config);
+        command.args(["serve", "--store", "dynamodb", "--table", table]);
+    } else {
+        command.args(["--config"]).arg(&config).arg("serve");
+    }
+    let mut child = command
+        .args(["--bind", "127.0.0.1:0", "--require-sigv4"])
         .env("SHOPIFY_WEBHOOK_SECRET", SECRET)
         .env(
             "INTEGRATION_API_ACCESS_KEYS",
@@ -160,12 +179,21 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 
 #[tokio::test]
 async fn webhooks_in_signed_fetch_out_files_written() {
+    webhooks_in_fetch_out(None).await;
+}
+
+#[tokio::test]
+async fn webhooks_in_signed_fetch_out_files_written_on_dynamodb() {
+    webhooks_in_fetch_out(Some("e2e-content-cache")).await;
+}
+
+async fn webhooks_in_fetch_out(table: Option<&str>) {
     let bin = content_fetch();
     let dir = tempfile::tempdir().unwrap();
     let site = dir.path().join("site");
     std::fs::create_dir_all(&site).unwrap();
     let out = site.join("_data").join("content");
-    let (_server, address) = serve(dir.path());
+    let (_server, address) = serve(dir.path(), table);
 
     deliver(
         &address,
@@ -220,7 +248,7 @@ async fn webhooks_in_signed_fetch_out_files_written() {
     assert!(
         files
             .iter()
-            .any(|(name, v)| name.ends_with("collections.json")
+            .any(|(name, v)| name.ends_with("Collections.json")
                 && v.as_array().is_some_and(|a| a.len() == 1)),
         "{files:?}"
     );
@@ -270,7 +298,7 @@ async fn webhooks_in_signed_fetch_out_files_written() {
     assert!(
         files
             .iter()
-            .filter(|(name, _)| name.ends_with("collections.json"))
+            .filter(|(name, _)| name.ends_with("Collections.json"))
             .all(|(_, v)| v.as_array().is_some_and(|a| a.is_empty())),
         "the unpublished collection is gone: {files:?}"
     );

@@ -1,4 +1,5 @@
-//! `integration-api`: the integration layer on this machine, on an embedded SQLite store.
+//! `integration-api`: the integration layer on this machine, on an embedded SQLite store, or
+//! on DynamoDB and SNS (`serve --store dynamodb --events sns`, moto through AWS_ENDPOINT_URL).
 //!
 //! Exit codes: 0 success (a repeated delivery included), 1 runtime failure (store, events,
 //! I/O), 2 usage or configuration error (unknown provider, missing setting), 3 signature
@@ -13,7 +14,13 @@ use anyhow::Context as _;
 use base64::Engine as _;
 use clap::{Parser, Subcommand};
 use http::{HeaderMap, HeaderName, HeaderValue};
-use integration_api::{Config, IngestError, StartError, local_ingest, router};
+use std::sync::Arc;
+
+use integration_api::store::ContentStore;
+use integration_api::{
+    Config, DynamoStore, EventPublisher, EventSource, Ingest, IngestError, LocalPublisher,
+    SnsPublisher, SqliteStore, StartError, local_ingest, router,
+};
 use serde::Deserialize;
 
 #[derive(Debug, Parser)]
@@ -46,6 +53,24 @@ enum Command {
         /// does; keys come from INTEGRATION_API_ACCESS_KEYS=AKID:SECRET[,...].
         #[arg(long)]
         require_sigv4: bool,
+        /// Where content is kept: the SQLite file (--db) or a DynamoDB table (--table), reached
+        /// through the AWS environment (AWS_ENDPOINT_URL for moto or DynamoDB Local).
+        #[arg(long, value_enum, default_value = "sqlite")]
+        store: StoreKind,
+        /// The DynamoDB table of --store dynamodb.
+        #[arg(long, value_name = "TABLE", required_if_eq("store", "dynamodb"))]
+        table: Option<String>,
+        /// Where content events go: logged here (local) or published to an SNS topic.
+        #[arg(long, value_enum, default_value = "local")]
+        events: EventsKind,
+        /// The SNS topic of --events sns.
+        #[arg(long, value_name = "ARN", required_if_eq("events", "sns"))]
+        topic_arn: Option<String>,
+    },
+    /// DynamoDB helpers.
+    Dynamodb {
+        #[command(subcommand)]
+        command: DynamodbCommand,
     },
     /// Replay a saved webhook into the local store; signatures are still checked. Prints the
     /// summary as JSON on stdout.
@@ -58,6 +83,38 @@ enum Command {
         file: PathBuf,
     },
 }
+
+#[derive(Debug, Subcommand)]
+enum DynamodbCommand {
+    /// Create the content cache table with its indexes and TTL, from the definition the
+    /// deploy template uses (deploy/content-cache-table.json). An existing table is left alone.
+    CreateTable {
+        /// The table name.
+        #[arg(long, value_name = "TABLE")]
+        table: String,
+    },
+}
+
+/// Where `serve` keeps content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum StoreKind {
+    /// The SQLite file of --db.
+    Sqlite,
+    /// The DynamoDB table of --table.
+    Dynamodb,
+}
+
+/// Where `serve` sends content events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum EventsKind {
+    /// Logged on stderr.
+    Local,
+    /// Published to the SNS topic of --topic-arn.
+    Sns,
+}
+
+/// How often `serve` publishes events left in the outbox.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 const AFTER_HELP: &str = "\
 Exit codes:
@@ -193,6 +250,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve {
             bind,
             require_sigv4,
+            store,
+            table,
+            events,
+            topic_arn,
         } => {
             if let Some(bind) = bind {
                 config.bind = bind.parse().map_err(|_| {
@@ -201,18 +262,97 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     ))
                 })?;
             }
-            serve(config, require_sigv4).await
+            let ingest = wire(&config, store, table, events, topic_arn).await?;
+            serve(config, ingest, require_sigv4).await
+        }
+        Command::Dynamodb {
+            command: DynamodbCommand::CreateTable { table },
+        } => {
+            let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            integration_api::store::dynamo::create_table(
+                &aws_sdk_dynamodb::Client::new(&sdk),
+                &table,
+            )
+            .await
+            .with_context(|| format!("cannot create table {table}"))?;
+            eprintln!("table {table} is ready");
+            Ok(())
         }
         Command::Ingest { provider, file } => ingest(config, &provider, &file).await,
     }
 }
 
-async fn serve(config: Config, require_sigv4: bool) -> anyhow::Result<()> {
+/// The store and publisher chosen on the command line, behind one `Ingest`.
+async fn wire(
+    config: &Config,
+    store: StoreKind,
+    table: Option<String>,
+    events: EventsKind,
+    topic_arn: Option<String>,
+) -> anyhow::Result<Ingest> {
+    if store == StoreKind::Sqlite && events == EventsKind::Local {
+        let (ingest, events) = local_ingest(config)?;
+        tracing::info!(db = %config.db.display(), "content store ready");
+        tokio::spawn(integration_api::events::log_events(events));
+        return Ok(ingest);
+    }
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let store: Arc<dyn ContentStore> = match (store, table) {
+        (StoreKind::Dynamodb, Some(table)) => {
+            let store = DynamoStore::new(
+                aws_sdk_dynamodb::Client::new(&sdk),
+                &table,
+                &config.client_id,
+            );
+            store.check().await.with_context(|| {
+                format!("--table {table}: create it with `integration-api dynamodb create-table --table {table}`")
+            })?;
+            tracing::info!(table, "content store ready");
+            Arc::new(store)
+        }
+        _ => Arc::new(SqliteStore::open(&config.db)?),
+    };
+    let publisher: Arc<dyn EventPublisher> = match (events, topic_arn) {
+        (EventsKind::Sns, Some(arn)) => {
+            let publisher = SnsPublisher::new(aws_sdk_sns::Client::new(&sdk), &arn);
+            publisher
+                .check()
+                .await
+                .with_context(|| format!("--topic-arn {arn}"))?;
+            Arc::new(publisher)
+        }
+        _ => {
+            let (publisher, events) = LocalPublisher::channel();
+            tokio::spawn(integration_api::events::log_events(events));
+            Arc::new(publisher)
+        }
+    };
+    Ok(Ingest::new(
+        config.registry()?,
+        store,
+        publisher,
+        EventSource {
+            client_id: config.client_id.clone(),
+            environment: config.environment,
+        },
+    ))
+}
+
+async fn serve(config: Config, ingest: Ingest, require_sigv4: bool) -> anyhow::Result<()> {
     let options = config.router_options(require_sigv4)?;
-    let (ingest, events) = local_ingest(&config)?;
     let providers: Vec<&str> = ingest.registry().adapters().map(|a| a.name()).collect();
-    tracing::info!(db = %config.db.display(), providers = ?providers, require_sigv4, "content store ready");
-    tokio::spawn(integration_api::events::log_events(events));
+    tracing::info!(providers = ?providers, require_sigv4, "serving");
+    // Events whose publish failed wait in the outbox; this timer publishes them.
+    let sweeper = ingest.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(SWEEP_EVERY);
+        loop {
+            every.tick().await;
+            if let Err(error) = sweeper.sweep(integration_api::ingest::SWEEP_GRACE).await {
+                tracing::warn!(error = %error, "outbox sweep failed; it is retried");
+            }
+        }
+    });
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}; pick another with --bind", config.bind))?;
