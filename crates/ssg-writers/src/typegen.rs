@@ -70,7 +70,12 @@ pub fn typescript_declarations() -> Result<String, WriteError> {
     use std::fmt::Write as _;
     let mut out = String::new();
     for t in generate(&unified_content::json_schema())? {
-        let _ = write!(out, "\n/** {} */\nexport type {} = ", doc(t.description), t.name);
+        let _ = write!(
+            out,
+            "\n/** {} */\nexport type {} = ",
+            doc(t.description),
+            t.name
+        );
         if t.fields.is_empty() {
             out.push_str(&t.ts);
         } else {
