@@ -99,8 +99,8 @@ impl IndexReader {
     /// what the previous run wrote, if nothing changed it since.
     pub(crate) fn list_len(&self, rank: usize) -> u64 {
         match self.list_offsets[rank] {
-            1 => 2,         // `[]` and a newline.
-            end => end + 2, // `\n]` and a newline.
+            1 => 3,         // `[]` and a newline.
+            end => end + 3, // `\n]` and a newline.
         }
     }
 }

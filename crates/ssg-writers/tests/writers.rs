@@ -890,3 +890,30 @@ fn a_chain_of_incremental_runs_equals_a_full_run_and_drops_segments_nothing_uses
         assert_eq!(segments, vec!["items-0.jsonl", "items-2.jsonl"], "{name}");
     }
 }
+
+#[test]
+fn an_incremental_run_reads_none_of_the_unchanged_items() {
+    let base = fixture();
+    for name in ssg_writers::engine_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        run(name, options(&out), &base).unwrap();
+        // Every item of the previous run is now unreadable: a run that read one would fail.
+        let state = ssg_writers::state_dir(&out);
+        std::fs::write(state.join("items-0.jsonl"), "").unwrap();
+
+        let mut changed = base[0].clone();
+        changed.title = "Changed".into();
+        changed.updated_at = "2026-03-01T00:00:00Z".parse().unwrap();
+        let mut opts = options(&out);
+        opts.mode = Mode::Incremental;
+        let report = run(name, opts, std::slice::from_ref(&changed)).unwrap();
+        assert!(report.incremental, "{name}");
+
+        let mut all = base.clone();
+        all[0] = changed;
+        let full = dir.path().join("full");
+        run(name, options(&full), &all).unwrap();
+        assert_eq!(tree(&out), tree(&full), "{name}");
+    }
+}
