@@ -203,10 +203,19 @@ async fn sns_events_become_one_immediate_build_and_one_scheduled_batch() {
     .await
     .unwrap();
     assert_eq!(early.builds_started, 0, "{early:?}");
-    let fired = handle(&trigger, serde_json::from_str(&input).unwrap(), due)
-        .await
-        .unwrap();
-    assert_eq!(fired.builds_started, 1, "{fired:?}");
+    // Twenty concurrent invocations of the payload start exactly one build.
+    let invocations: Vec<_> = (0..20)
+        .map(|_| {
+            let trigger = trigger.clone();
+            let payload: Value = serde_json::from_str(&input).unwrap();
+            tokio::spawn(async move { handle(&trigger, payload, due).await.unwrap() })
+        })
+        .collect();
+    let mut started = 0;
+    for invocation in invocations {
+        started += invocation.await.unwrap().builds_started;
+    }
+    assert_eq!(started, 1, "twenty invocations, one build");
     let again = handle(&trigger, serde_json::from_str(&input).unwrap(), due)
         .await
         .unwrap();
