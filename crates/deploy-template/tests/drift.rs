@@ -389,3 +389,27 @@ fn the_api_signs_content_reads_and_opens_webhooks() {
         assert!(function.binary().is_some(), "{}", function.logical_id());
     }
 }
+
+/// Every variable the CodeBuild project sets is one `buildspec.yml` or content-fetch uses.
+#[test]
+fn build_variables_are_the_buildspecs() {
+    let yaml: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(deploy_template::TEMPLATE_YAML).unwrap();
+    let buildspec = std::fs::read_to_string(workspace().join("buildspec.yml")).unwrap();
+    // content-fetch itself reads some, such as INTEGRATION_API_URL.
+    let fetcher = sources(&[workspace(), workspace().join("crates/content-fetch")]);
+    let vars =
+        yaml["Resources"]["SiteBuildProject"]["Properties"]["Environment"]["EnvironmentVariables"]
+            .as_sequence()
+            .unwrap();
+    assert!(!vars.is_empty());
+    for var in vars {
+        let name = var["Name"].as_str().unwrap();
+        assert!(
+            buildspec.contains(&format!("${name}"))
+                || buildspec.contains(&format!("${{{name}"))
+                || fetcher.contains(&format!("\"{name}\"")),
+            "the build project sets {name}, which neither buildspec.yml nor content-fetch reads"
+        );
+    }
+}
