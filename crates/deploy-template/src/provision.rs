@@ -69,7 +69,15 @@ impl Provisioned {
         endpoint: &str,
     ) -> Result<String, ProvisionError> {
         let (policy, scope) = template.filter_policy(subscription)?;
-        let topic = self.topics.values().next().cloned().unwrap_or_default();
+        let topic_id = template.subscription_topic(subscription)?;
+        let topic = self
+            .topics
+            .get(&topic_id)
+            .cloned()
+            .ok_or(TemplateError::Missing {
+                logical_id: topic_id,
+                kind: "AWS::SNS::Topic",
+            })?;
         let fail = |source: Box<dyn std::error::Error + Send + Sync>| ProvisionError::Aws {
             operation: "Subscribe",
             name: subscription.to_string(),

@@ -198,6 +198,21 @@ impl Template {
         Ok((policy, scope))
     }
 
+    /// The logical id of the topic the SNS subscription `logical_id` subscribes to
+    /// (its `TopicArn: !Ref Topic`).
+    pub fn subscription_topic(&self, logical_id: &str) -> Result<String, TemplateError> {
+        let resource = self.resource(logical_id, SUBSCRIPTION)?;
+        json(resource.get("Properties"))
+            .pointer("/TopicArn/!Ref")
+            .and_then(Json::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| TemplateError::Property {
+                logical_id: logical_id.to_string(),
+                property: "Properties.TopicArn".to_string(),
+                expected: "a !Ref of a topic",
+            })
+    }
+
     /// Every Lambda function of the template.
     pub fn functions(&self) -> Result<Vec<FunctionSpec>, TemplateError> {
         self.logical_ids(FUNCTION)
