@@ -18,6 +18,9 @@ use content_fetch::{
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
+mod build_context;
+use build_context::RunMode;
+
 /// The exit codes: `--help` prints them and `EXIT_CODES.md` and the README hold this table (a
 /// test checks both).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +144,9 @@ fn after_help() -> String {
 const ENVIRONMENT: &str = "
 Environment:
   INTEGRATION_API_URL        endpoint when --endpoint is not given
+  BUILD_TYPE, CONTENT_CHANGES_SUMMARY
+                             a triggered build's context: without --incremental or --full,
+                             an incremental run unless requires_full_rebuild is true
   AWS_REGION, AWS_PROFILE    region and profile when the flags are not given
   AWS_* credentials          aws-config's default chain (env, profile, SSO, assume-role,
                              credential_process, container credentials, IMDS)
@@ -189,7 +195,8 @@ struct OutputArgs {
     /// files; a full run when the output folder has no state yet.
     #[arg(long, conflicts_with_all = ["full", "updated_since"])]
     incremental: bool,
-    /// Fetch everything and rewrite the output (the default).
+    /// Fetch everything and rewrite the output (the default, unless a triggered build's
+    /// CONTENT_CHANGES_SUMMARY allows an incremental run).
     #[arg(long)]
     full: bool,
     /// Take over an output folder that holds files content-fetch did not write, by moving them
@@ -260,8 +267,17 @@ impl OutputArgs {
         .collect()
     }
 
+    /// The run's mode: the flags, else the build context, else full.
+    fn run_mode(&self) -> RunMode {
+        RunMode::choose(self.incremental, self.full, |name| std::env::var(name).ok())
+    }
+
     /// Starts the engine's run when an engine is named.
-    fn begin(&self, strict: bool) -> anyhow::Result<Option<ssg_writers::SyncRun>> {
+    fn begin(
+        &self,
+        strict: bool,
+        mode: ssg_writers::Mode,
+    ) -> anyhow::Result<Option<ssg_writers::SyncRun>> {
         let Some((engine, out)) = self.target()? else {
             return Ok(None);
         };
@@ -269,11 +285,7 @@ impl OutputArgs {
             template_dir: self.template_dir.clone(),
             markdown: self.markdown,
             strict,
-            mode: if self.incremental {
-                ssg_writers::Mode::Incremental
-            } else {
-                ssg_writers::Mode::Full
-            },
+            mode,
             force: self.force,
             wait_lock: self.wait_lock,
             ..ssg_writers::WriteOptions::new(&out)
@@ -653,7 +665,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         None => {
             let mut options = common.fetch_options()?;
-            let mut writer = cli.output.begin(common.strict)?;
+            let mode = cli.output.run_mode();
+            let mut writer = cli.output.begin(common.strict, mode.mode)?;
+            if let Some(warning) = mode.warning.as_ref().filter(|_| writer.is_some()) {
+                tracing::warn!("{warning}");
+            }
             if let Some(since) = writer.as_ref().and_then(|w| w.changes_since()) {
                 options.filters.continue_from(since);
             }
@@ -663,7 +679,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     // dropping the partial run (and its staging folder) before a new one.
                     Feed::Restart => {
                         drop(writer.take());
-                        writer = cli.output.begin(common.strict)?;
+                        writer = cli.output.begin(common.strict, mode.mode)?;
                     }
                     Feed::Page(page) => {
                         if let Some(w) = writer.as_mut() {
@@ -679,11 +695,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!(
                     "{} items written ({}): {} files written, {} unchanged, {} removed, {} bytes",
                     written.items,
-                    if written.incremental {
-                        "incremental"
-                    } else {
-                        "full"
-                    },
+                    mode.describe(written.incremental),
                     written.files_written,
                     written.files_unchanged,
                     written.files_removed,

@@ -1004,3 +1004,75 @@ async fn a_killed_pull_leaves_a_temp_file_that_the_next_pull_removes() {
         assert_eq!(std::fs::read_to_string(dir.join(name)).unwrap(), "mine");
     }
 }
+
+/// A triggered build's context chooses the mode when no flag does: incremental unless the
+/// summary requires a full rebuild or there is no previous state; an unreadable summary is a
+/// warning and a full run, never a failed build; `--full` and `--incremental` win.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_build_context_chooses_incremental_or_full_and_says_why() {
+    let server = &TestServer::start(catalog(), 100, None).await;
+    let site = tempfile::tempdir().unwrap();
+    let out_dir = site.path().join("data");
+    let summary = |full: bool| {
+        format!(r#"{{"total_events":14,"total_changes":12,"requires_full_rebuild":{full}}}"#)
+    };
+    let run = |summary: String, flags: &'static [&'static str]| {
+        let env = Env::with_keys(server)
+            .set("BUILD_TYPE", "batch")
+            .set("CONTENT_CHANGES_SUMMARY", &summary);
+        let out = out_dir.clone();
+        async move {
+            let mut args = vec!["--engine", "eleventy", "--out", out.to_str().unwrap()];
+            args.extend_from_slice(flags);
+            let before = server.received().len();
+            let output = env.run(&args).await;
+            assert_exit(&output, 0);
+            let incremental_queries = server.received()[before..]
+                .iter()
+                .filter(|r| r.path_and_query.contains("synced_since"))
+                .count();
+            (stderr(&output), incremental_queries)
+        }
+    };
+
+    let (err, queries) = run(summary(false), &[]).await;
+    assert!(
+        err.contains("items written (full: no previous state)"),
+        "{err}"
+    );
+    assert_eq!(queries, 0, "{err}");
+
+    let (err, queries) = run(summary(false), &[]).await;
+    assert!(
+        err.contains("items written (incremental: build context batch, 12 changes)"),
+        "{err}"
+    );
+    assert!(queries > 0, "an incremental run asks for changes only");
+
+    let (err, queries) = run(summary(true), &[]).await;
+    assert!(
+        err.contains("items written (full: the build context requires a full rebuild)"),
+        "{err}"
+    );
+    assert_eq!(queries, 0, "{err}");
+
+    let (err, queries) = run(r#"{"requires_full_rebuild": fals"#.into(), &[]).await;
+    assert!(
+        err.contains("warning: CONTENT_CHANGES_SUMMARY is not JSON"),
+        "{err}"
+    );
+    assert!(
+        err.contains("items written (full: the build context's changes summary is unreadable)"),
+        "{err}"
+    );
+    assert_eq!(queries, 0, "{err}");
+
+    // The flags win over the context, either way.
+    let (err, queries) = run(summary(false), &["--full"]).await;
+    assert!(err.contains("items written (full):"), "{err}");
+    assert_eq!(queries, 0, "{err}");
+    let (err, queries) = run(summary(true), &["--incremental"]).await;
+    assert!(err.contains("items written (incremental):"), "{err}");
+    assert!(queries > 0, "{err}");
+    server.assert_all_verified();
+}

@@ -392,7 +392,13 @@ fn buildspec_phases_run_as_codebuild_runs_them() {
     assert!(succeeded, "the build failed:\n{log}");
 
     assert!(
-        log.contains("content-fetch: build batch batch-1, 4 event(s), incremental run"),
+        log.contains("content-fetch: build batch batch-1, 4 event(s)"),
+        "{log}"
+    );
+    // content-fetch read the build context: incremental, but the first build has no
+    // previous state.
+    assert!(
+        log.contains("items written (full: no previous state)"),
         "{log}"
     );
     assert!(
