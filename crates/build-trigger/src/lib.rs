@@ -22,7 +22,7 @@ pub use decision::{
     STANDARD_BATCH_WINDOW, SkipReason, TriggerReason, WaitReason, ceiling_frees_at, decide,
     decide_due, window_for,
 };
-pub use local::{CommandStarter, run_local_timer};
+pub use local::{CommandStarter, run_local_timer, spawn_local_builds};
 pub use schedule::{
     BatchScheduler, EventBridgeScheduler, LocalScheduler, ScheduleError, Scheduled,
     ScheduledPayload, TRIGGER_BATCH_BUILD, at_expression, schedule_name,

@@ -66,6 +66,20 @@ enum Command {
         /// The SNS topic of --events sns.
         #[arg(long, value_name = "ARN", required_if_eq("events", "sns"))]
         topic_arn: Option<String>,
+        /// Rebuild the site of --site on content events, batched as the deployed build
+        /// trigger does: content-fetch (next to this binary, else on PATH) refreshes the
+        /// site's data, then this command runs (sh -c) with the variables a CodeBuild build
+        /// gets. Needs --events local.
+        #[arg(
+            long,
+            value_name = "COMMAND",
+            requires = "site",
+            conflicts_with = "topic_arn"
+        )]
+        build_command: Option<String>,
+        /// The site folder --build-command runs in (with its content-fetch.toml).
+        #[arg(long, value_name = "DIR", requires = "build_command")]
+        site: Option<PathBuf>,
     },
     /// DynamoDB helpers.
     Dynamodb {
@@ -254,6 +268,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             table,
             events,
             topic_arn,
+            build_command,
+            site,
         } => {
             if let Some(bind) = bind {
                 config.bind = bind.parse().map_err(|_| {
@@ -262,8 +278,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     ))
                 })?;
             }
-            let ingest = wire(&config, store, table, events, topic_arn).await?;
-            serve(config, ingest, require_sigv4).await
+            let build = build_command.zip(site);
+            if build.is_some() && events != EventsKind::Local {
+                return Err(UsageError("--build-command needs --events local".into()).into());
+            }
+            let (ingest, events) = wire(&config, store, table, events, topic_arn).await?;
+            serve(config, ingest, require_sigv4, build, events).await
         }
         Command::Dynamodb {
             command: DynamodbCommand::CreateTable { table },
@@ -282,19 +302,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// The store and publisher chosen on the command line, behind one `Ingest`.
+/// Local content events, for the builds of `--build-command` (an empty channel with SNS).
+type LocalEvents = tokio::sync::mpsc::UnboundedReceiver<unified_content::ContentEvent>;
+
+/// The store and publisher chosen on the command line, behind one `Ingest`, and the local
+/// events (the caller logs or builds from them).
 async fn wire(
     config: &Config,
     store: StoreKind,
     table: Option<String>,
     events: EventsKind,
     topic_arn: Option<String>,
-) -> anyhow::Result<Ingest> {
+) -> anyhow::Result<(Ingest, LocalEvents)> {
     if store == StoreKind::Sqlite && events == EventsKind::Local {
         let (ingest, events) = local_ingest(config)?;
         tracing::info!(db = %config.db.display(), "content store ready");
-        tokio::spawn(integration_api::events::log_events(events));
-        return Ok(ingest);
+        return Ok((ingest, events));
     }
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let store: Arc<dyn ContentStore> = match (store, table) {
@@ -312,6 +335,7 @@ async fn wire(
         }
         _ => Arc::new(SqliteStore::open(&config.db)?),
     };
+    let (local, local_events) = LocalPublisher::channel();
     let publisher: Arc<dyn EventPublisher> = match (events, topic_arn) {
         (EventsKind::Sns, Some(arn)) => {
             let publisher = SnsPublisher::new(aws_sdk_sns::Client::new(&sdk), &arn);
@@ -321,13 +345,9 @@ async fn wire(
                 .with_context(|| format!("--topic-arn {arn}"))?;
             Arc::new(publisher)
         }
-        _ => {
-            let (publisher, events) = LocalPublisher::channel();
-            tokio::spawn(integration_api::events::log_events(events));
-            Arc::new(publisher)
-        }
+        _ => Arc::new(local),
     };
-    Ok(Ingest::new(
+    let ingest = Ingest::new(
         config.registry()?,
         store,
         publisher,
@@ -335,10 +355,17 @@ async fn wire(
             client_id: config.client_id.clone(),
             environment: config.environment,
         },
-    ))
+    );
+    Ok((ingest, local_events))
 }
 
-async fn serve(config: Config, ingest: Ingest, require_sigv4: bool) -> anyhow::Result<()> {
+async fn serve(
+    config: Config,
+    ingest: Ingest,
+    require_sigv4: bool,
+    build: Option<(String, PathBuf)>,
+    events: LocalEvents,
+) -> anyhow::Result<()> {
     let options = config.router_options(require_sigv4)?;
     let providers: Vec<&str> = ingest.registry().adapters().map(|a| a.name()).collect();
     tracing::info!(providers = ?providers, require_sigv4, "serving");
@@ -357,6 +384,26 @@ async fn serve(config: Config, ingest: Ingest, require_sigv4: bool) -> anyhow::R
         .await
         .with_context(|| format!("cannot listen on {}; pick another with --bind", config.bind))?;
     let address = listener.local_addr()?;
+    match build {
+        // The same decision as the deployed trigger, on SQLite beside the content store.
+        Some((command, site)) => {
+            let fetcher = std::env::current_exe()
+                .ok()
+                .map(|exe| exe.with_file_name("content-fetch"))
+                .filter(|path| path.is_file())
+                .unwrap_or_else(|| PathBuf::from("content-fetch"));
+            let starter =
+                build_trigger::CommandStarter::new(command, &site, format!("http://{address}"))
+                    .fetching_with(fetcher);
+            let state = config.db.with_extension("builds.sqlite3");
+            build_trigger::spawn_local_builds(&state, starter, events)
+                .with_context(|| format!("cannot open the build state {}", state.display()))?;
+            tracing::info!(site = %site.display(), state = %state.display(), "building the site on content events");
+        }
+        None => {
+            tokio::spawn(integration_api::events::log_events(events));
+        }
+    }
     eprintln!("integration-api listening on http://{address}");
     axum::serve(listener, router(ingest, options))
         .with_graceful_shutdown(shutdown())
