@@ -215,7 +215,10 @@ fn buildspec_phases_run_as_codebuild_runs_them() {
         .status()
         .unwrap();
     assert!(built.success());
-    let bin = root.join("target/debug");
+    // Cargo puts the binaries one folder above this test's own (target/debug/deps/…), wherever
+    // the target folder is (CARGO_TARGET_DIR moves it).
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
     let tmp = tempfile::tempdir().unwrap();
     let config = root.join("examples/demo/integration-api.toml");
 
