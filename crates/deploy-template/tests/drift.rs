@@ -201,17 +201,17 @@ fn actions_called(text: &str) -> BTreeSet<String> {
             called.insert(action.to_string());
         }
     }
-    if text.contains("aws_sdk_dynamodb") && text.contains(".transact_write_items()") {
-        for (i, _) in text.match_indices("TransactWriteItem::builder()") {
-            let rest: String = text[i + "TransactWriteItem::builder()".len()..]
-                .chars()
-                .filter(|c| !c.is_whitespace())
-                .take(24)
-                .collect();
-            for (item, action) in TRANSACTION_ITEMS {
-                if rest.starts_with(item) {
-                    called.insert(action.to_string());
-                }
+    // A transaction item is built only to go into TransactWriteItems, which IAM authorizes
+    // item by item; the builder may sit in another file of the crate than the call.
+    for (i, _) in text.match_indices("TransactWriteItem::builder()") {
+        let rest: String = text[i + "TransactWriteItem::builder()".len()..]
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .take(24)
+            .collect();
+        for (item, action) in TRANSACTION_ITEMS {
+            if rest.starts_with(item) {
+                called.insert(action.to_string());
             }
         }
     }
