@@ -2,11 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
-};
-use serde::Deserialize;
+use dynamo_table::TableDefinition;
 
 use crate::template::{TableSpec, Template, TemplateError};
 
@@ -134,128 +130,24 @@ pub async fn provision(
     Ok(provisioned)
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Definition {
-    attribute_definitions: Vec<Attribute>,
-    key_schema: Vec<Key>,
-    #[serde(default)]
-    global_secondary_indexes: Vec<Index>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Attribute {
-    attribute_name: String,
-    attribute_type: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Key {
-    attribute_name: String,
-    key_type: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Index {
-    index_name: String,
-    key_schema: Vec<Key>,
-    projection: IndexProjection,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct IndexProjection {
-    projection_type: String,
-    #[serde(default)]
-    non_key_attributes: Vec<String>,
-}
-
-fn keys(keys: &[Key]) -> Vec<KeySchemaElement> {
-    keys.iter()
-        .filter_map(|k| {
-            KeySchemaElement::builder()
-                .attribute_name(&k.attribute_name)
-                .key_type(KeyType::from(k.key_type.as_str()))
-                .build()
-                .ok()
-        })
-        .collect()
-}
-
 async fn create_table(
     client: &aws_sdk_dynamodb::Client,
     table: &TableSpec,
     name: &str,
 ) -> Result<(), ProvisionError> {
-    let definition: Definition =
-        serde_json::from_value(table.definition().clone()).map_err(|source| {
-            ProvisionError::Definition {
-                logical_id: table.logical_id().to_string(),
-                source,
-            }
-        })?;
-    let fail = |operation| {
-        move |source: aws_sdk_dynamodb::Error| ProvisionError::Aws {
-            operation,
-            name: name.to_string(),
-            source: Box::new(source),
+    let definition = TableDefinition::from_value(table.definition().clone()).map_err(|source| {
+        ProvisionError::Definition {
+            logical_id: table.logical_id().to_string(),
+            source,
         }
-    };
-    let mut request = client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .set_key_schema(Some(keys(&definition.key_schema)));
-    for a in &definition.attribute_definitions {
-        request = request.attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(&a.attribute_name)
-                .attribute_type(ScalarAttributeType::from(a.attribute_type.as_str()))
-                .build()
-                .map_err(|e| fail("CreateTable")(e.into()))?,
-        );
-    }
-    for index in &definition.global_secondary_indexes {
-        let projection = Projection::builder()
-            .projection_type(ProjectionType::from(
-                index.projection.projection_type.as_str(),
-            ))
-            .set_non_key_attributes(
-                (!index.projection.non_key_attributes.is_empty())
-                    .then(|| index.projection.non_key_attributes.clone()),
-            )
-            .build();
-        request = request.global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(&index.index_name)
-                .set_key_schema(Some(keys(&index.key_schema)))
-                .projection(projection)
-                .build()
-                .map_err(|e| fail("CreateTable")(e.into()))?,
-        );
-    }
-    match request.send().await.map_err(aws_sdk_dynamodb::Error::from) {
-        Ok(_) => {}
-        // A table left by an earlier run of the same test is the same table.
-        Err(aws_sdk_dynamodb::Error::ResourceInUseException(_)) => return Ok(()),
-        Err(error) => return Err(fail("CreateTable")(error)),
-    }
-    if let Some(attribute) = table.ttl_attribute() {
-        let spec = TimeToLiveSpecification::builder()
-            .attribute_name(attribute)
-            .enabled(true)
-            .build()
-            .map_err(|e| fail("UpdateTimeToLive")(e.into()))?;
-        client
-            .update_time_to_live()
-            .table_name(name)
-            .time_to_live_specification(spec)
-            .send()
-            .await
-            .map_err(|e| fail("UpdateTimeToLive")(e.into()))?;
-    }
-    Ok(())
+    })?;
+    // A table left by an earlier run of the same test is the same table: create leaves it.
+    definition
+        .create(client, name, table.ttl_attribute())
+        .await
+        .map_err(|e| ProvisionError::Aws {
+            operation: "CreateTable",
+            name: name.to_string(),
+            source: Box::new(e),
+        })
 }

@@ -13,11 +13,11 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put, PutRequest,
-    ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update, WriteRequest,
+    AttributeValue, Delete, KeysAndAttributes, Put, PutRequest, TransactWriteItem, Update,
+    WriteRequest,
 };
 use chrono::{DateTime, TimeDelta, Utc};
+use dynamo_table::TableDefinition;
 use serde::Deserialize;
 
 use super::{
@@ -36,35 +36,14 @@ const KEEP_FOR: TimeDelta = TimeDelta::days(7);
 /// DynamoDB's limit of items per transaction, less the batch row and the pointer.
 const EVENTS_PER_TRANSACTION: usize = 98;
 
-/// The batch table definition of `deploy/batch-table.json`.
+/// The batch table definition of `deploy/batch-table.json`: the table and the attribute its
+/// TTL expires rows by.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct BatchTable {
-    attribute_definitions: Vec<AttributeJson>,
-    key_schema: Vec<KeyJson>,
-    global_secondary_indexes: Vec<IndexJson>,
+    #[serde(flatten)]
+    table: TableDefinition,
     time_to_live_attribute: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct AttributeJson {
-    attribute_name: String,
-    attribute_type: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct KeyJson {
-    attribute_name: String,
-    key_type: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct IndexJson {
-    index_name: String,
-    key_schema: Vec<KeyJson>,
 }
 
 impl BatchTable {
@@ -73,72 +52,17 @@ impl BatchTable {
         serde_json::from_str(BATCH_TABLE_JSON).expect("deploy/batch-table.json is valid")
     }
 
-    /// Creates the table `name` (on-demand, with its index and TTL).
+    /// Creates the table `name` (on-demand, with its index and TTL); an existing table is
+    /// left as it is.
     pub async fn create(&self, client: &Client, name: &str) -> Result<(), StoreError> {
-        let fail = |operation| {
-            move |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Dynamo {
-                operation,
+        self.table
+            .create(client, name, Some(&self.time_to_live_attribute))
+            .await
+            .map_err(|e| StoreError::Dynamo {
+                operation: "CreateTable",
                 table: name.to_owned(),
-                source: e,
-            }
-        };
-        let keys = |keys: &[KeyJson]| -> Vec<KeySchemaElement> {
-            keys.iter()
-                .map(|k| {
-                    KeySchemaElement::builder()
-                        .attribute_name(&k.attribute_name)
-                        .key_type(KeyType::from(k.key_type.as_str()))
-                        .build()
-                        .expect("name and type are set")
-                })
-                .collect()
-        };
-        let mut request = client
-            .create_table()
-            .table_name(name)
-            .billing_mode(BillingMode::PayPerRequest)
-            .set_key_schema(Some(keys(&self.key_schema)));
-        for attribute in &self.attribute_definitions {
-            request = request.attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(&attribute.attribute_name)
-                    .attribute_type(ScalarAttributeType::from(attribute.attribute_type.as_str()))
-                    .build()
-                    .expect("name and type are set"),
-            );
-        }
-        for index in &self.global_secondary_indexes {
-            request = request.global_secondary_indexes(
-                GlobalSecondaryIndex::builder()
-                    .index_name(&index.index_name)
-                    .set_key_schema(Some(keys(&index.key_schema)))
-                    .projection(
-                        Projection::builder()
-                            .projection_type(ProjectionType::All)
-                            .build(),
-                    )
-                    .build()
-                    .expect("name and keys are set"),
-            );
-        }
-        request
-            .send()
-            .await
-            .map_err(|e| fail("CreateTable")(Box::new(e)))?;
-        client
-            .update_time_to_live()
-            .table_name(name)
-            .time_to_live_specification(
-                TimeToLiveSpecification::builder()
-                    .attribute_name(&self.time_to_live_attribute)
-                    .enabled(true)
-                    .build()
-                    .expect("name and flag are set"),
-            )
-            .send()
-            .await
-            .map_err(|e| fail("UpdateTimeToLive")(Box::new(e)))?;
-        Ok(())
+                source: Box::new(e),
+            })
     }
 }
 
