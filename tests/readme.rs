@@ -172,3 +172,26 @@ fn the_content_api_table_follows_openapi_json() {
         }
     }
 }
+
+/// Every `cargo install --path P` line installs a package that has a binary: a crate that
+/// became a library (as `crates/integration-api` did when its binary moved to
+/// `crates/integration-api-cli`) would make the line fail on a newcomer's machine.
+#[test]
+fn every_install_path_has_a_binary() {
+    let text = readme();
+    let paths: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("cargo install --locked --path "))
+        .map(|rest| rest.split_whitespace().next().unwrap())
+        .collect();
+    assert!(paths.len() >= 2, "the Install section changed shape");
+    for path in paths {
+        let package = root().join(path);
+        let manifest = std::fs::read_to_string(package.join("Cargo.toml"))
+            .unwrap_or_else(|e| panic!("{path}: no Cargo.toml ({e})"));
+        assert!(
+            manifest.contains("[[bin]]") || package.join("src/main.rs").is_file(),
+            "README: `cargo install --path {path}` installs nothing, {path} has no binary"
+        );
+    }
+}
