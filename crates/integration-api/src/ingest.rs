@@ -277,6 +277,16 @@ impl Ingest {
         }
     }
 
+    /// How many outbox events written more than `grace` ago are still unsent (what a sweep
+    /// now would publish), counted up to [`BACKLOG_COUNT_LIMIT`].
+    pub async fn outbox_backlog(&self, grace: Duration) -> Result<usize, IngestError> {
+        let before = chrono::Utc::now() - grace;
+        Ok(self
+            .store
+            .count_pending(before, BACKLOG_COUNT_LIMIT)
+            .await?)
+    }
+
     async fn publish_and_mark(&self, events: Vec<ContentEvent>) -> Result<(), IngestError> {
         let ids: Vec<String> = events.iter().map(|e| e.event_id.clone()).collect();
         self.publisher.publish(events).await?;
@@ -288,6 +298,10 @@ impl Ingest {
 /// How long a delivery's own events wait before a sweep may publish them: the delivery
 /// publishes them itself well within this, unless its publish failed.
 pub const SWEEP_GRACE: Duration = Duration::from_secs(30);
+
+/// Where counting the outbox backlog stops: past it the backlog is reported as this many,
+/// which is far past any alarm's threshold and keeps the count to a bounded number of reads.
+pub const BACKLOG_COUNT_LIMIT: usize = 100_000;
 
 /// Events read from the outbox at a time.
 const SWEEP_BATCH: usize = 100;

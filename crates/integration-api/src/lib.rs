@@ -11,6 +11,7 @@
 pub mod config;
 pub mod events;
 pub mod ingest;
+pub mod outcome;
 pub mod router;
 pub mod store;
 
@@ -22,6 +23,7 @@ use unified_content::ContentEvent;
 pub use config::{Config, ConfigError};
 pub use events::{EventPublisher, EventSource, LocalPublisher, PublishError, SnsPublisher};
 pub use ingest::{Ingest, IngestError, WebhookSummary};
+pub use outcome::{RefusalReason, WebhookOutcome};
 pub use router::{OPENAPI_JSON, RouterOptions, router};
 pub use store::{ContentStore, DynamoStore, SqliteStore, StoreError};
 

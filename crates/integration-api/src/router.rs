@@ -22,6 +22,7 @@ use tracing::Level;
 use unified_content::api::{ContentEnvelope, ContentQuery, ErrorBody};
 
 use crate::ingest::{Ingest, IngestError, WebhookSummary};
+use crate::outcome::{RefusalReason, WebhookOutcome};
 use crate::store::StoreError;
 
 /// The largest webhook body accepted when nothing is configured: 1 MiB.
@@ -152,6 +153,13 @@ impl From<IngestError> for ApiError {
                     .detail("item_id", first.item_id.clone())
                     .detail("path", first.field.clone())
             }
+            IngestError::Store(StoreError::Busy { id, .. }) => {
+                // Throttled past the SDK's retries; nothing was kept, so the provider's
+                // redelivery applies it.
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message)
+                    .detail("item_id", id.clone())
+                    .detail("retryable", true)
+            }
             IngestError::Store(_) | IngestError::Publish(_) => {
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
             }
@@ -248,24 +256,59 @@ fn content_length(request: &Request) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// A delivery's answer, with its [`WebhookOutcome`] in the response's extensions.
 async fn webhook(
     State(state): State<AppState>,
     Path(provider): Path<String>,
     request: Request,
-) -> Result<Json<WebhookSummary>, ApiError> {
+) -> Response {
+    let (outcome, mut response) = match receive(&state, &provider, request).await {
+        Ok(summary) => (
+            WebhookOutcome::Accepted {
+                provider,
+                duplicate: summary.duplicate,
+            },
+            Json(summary).into_response(),
+        ),
+        Err((reason, error)) => (
+            WebhookOutcome::Refused {
+                provider: (reason != RefusalReason::UnknownProvider).then_some(provider),
+                reason,
+            },
+            error.into_response(),
+        ),
+    };
+    response.extensions_mut().insert(outcome);
+    response
+}
+
+async fn receive(
+    state: &AppState,
+    provider: &str,
+    request: Request,
+) -> Result<WebhookSummary, (RefusalReason, ApiError)> {
     // An unknown provider is refused without keeping its body.
     let declared = content_length(&request);
     let (parts, body) = request.into_parts();
-    if let Err(e) = state.ingest.adapter(&provider) {
+    if let Err(e) = state.ingest.adapter(provider) {
         discard(body, declared).await;
-        return Err(e.into());
+        return Err((e.refusal_reason(), e.into()));
     }
-    let body = read_body(body, declared, state.body_limit).await?;
-    let summary = state
+    let body = read_body(body, declared, state.body_limit)
+        .await
+        .map_err(|e| {
+            let reason = if e.status == StatusCode::PAYLOAD_TOO_LARGE {
+                RefusalReason::TooLarge
+            } else {
+                RefusalReason::UnreadableBody
+            };
+            (reason, e)
+        })?;
+    state
         .ingest
-        .handle(&provider, &parts.headers, &body, chrono::Utc::now())
-        .await?;
-    Ok(Json(summary))
+        .handle(provider, &parts.headers, &body, chrono::Utc::now())
+        .await
+        .map_err(|e| (e.refusal_reason(), e.into()))
 }
 
 async fn list_content(

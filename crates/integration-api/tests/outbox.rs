@@ -77,6 +77,16 @@ async fn deliver_through_a_failing_publisher(store: Arc<dyn ContentStore>) {
     assert!(publisher.calls.load(Ordering::SeqCst) >= 5);
     let pending = store.pending_events(chrono::Utc::now(), 100).await.unwrap();
     assert_eq!(pending.len(), 3, "{pending:?}");
+    assert_eq!(
+        store.count_pending(chrono::Utc::now(), 100).await.unwrap(),
+        3
+    );
+    assert_eq!(
+        store.count_pending(chrono::Utc::now(), 2).await.unwrap(),
+        2,
+        "stops at at_most"
+    );
+    assert_eq!(ingest.outbox_backlog(Duration::ZERO).await.unwrap(), 3);
 
     // The sweep (a timer in serve, a scheduled event on Lambda) publishes them.
     let swept = ingest.sweep(Duration::ZERO).await.unwrap();
@@ -89,6 +99,7 @@ async fn deliver_through_a_failing_publisher(store: Arc<dyn ContentStore>) {
             .is_empty()
     );
     assert_eq!(ingest.sweep(Duration::ZERO).await.unwrap(), 0);
+    assert_eq!(ingest.outbox_backlog(Duration::ZERO).await.unwrap(), 0);
 
     let mut seen = BTreeSet::new();
     let mut ids = BTreeSet::new();

@@ -27,6 +27,7 @@
 //!   item from DynamoDB's own tools and only move the limit.
 
 mod list;
+mod outbox;
 mod reads;
 mod table;
 
@@ -436,6 +437,10 @@ impl ContentStore for DynamoStore {
                     .map_err(|source| StoreError::Corrupt { id, source })
             })
             .collect()
+    }
+
+    async fn count_pending(&self, before: Timestamp, at_most: usize) -> Result<usize, StoreError> {
+        self.count_outbox(before, at_most).await
     }
 
     async fn mark_sent(&self, event_ids: &[String]) -> Result<(), StoreError> {

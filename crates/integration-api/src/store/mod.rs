@@ -201,6 +201,10 @@ pub trait ContentStore: Send + Sync {
         limit: usize,
     ) -> Result<Vec<ContentEvent>, StoreError>;
 
+    /// How many outbox events written before `before` are not marked sent, counted up to
+    /// `at_most`: a count of `at_most` means at least that many.
+    async fn count_pending(&self, before: Timestamp, at_most: usize) -> Result<usize, StoreError>;
+
     /// Marks outbox events as published.
     async fn mark_sent(&self, event_ids: &[String]) -> Result<(), StoreError>;
 }

@@ -187,6 +187,25 @@ impl ContentStore for SqliteStore {
         .await
     }
 
+    async fn count_pending(&self, before: Timestamp, at_most: usize) -> Result<usize, StoreError> {
+        self.run(move |conn| {
+            let count: i64 = conn
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM outbox
+                     WHERE sent_at IS NULL AND created_at < ?1 LIMIT ?2)",
+                )
+                .and_then(|mut stmt| {
+                    stmt.query_row(
+                        params![micros(before), i64::try_from(at_most).unwrap_or(i64::MAX)],
+                        |row| row.get(0),
+                    )
+                })
+                .map_err(db("count outbox"))?;
+            Ok(usize::try_from(count).unwrap_or(0))
+        })
+        .await
+    }
+
     async fn mark_sent(&self, event_ids: &[String]) -> Result<(), StoreError> {
         let ids = event_ids.to_vec();
         self.run(move |conn| {
