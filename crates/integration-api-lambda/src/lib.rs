@@ -6,16 +6,25 @@
 //! - `CLIENT_ID`: the agency's client, written into every event and the key of its items.
 //! - `INTEGRATION_API_PROVIDERS` and `<PROVIDER>_<SETTING>`: the providers, as everywhere.
 //!
+//! - `METRICS_NAMESPACE` (optional, default `ContentPlatform`): the CloudWatch namespace of
+//!   the function's metrics, written as EMF lines on stdout (see [`handler`]).
+//!
+//! The function also takes the scheduled event of an EventBridge rule, and sweeps the outbox
+//! then: events whose publish failed are published within minutes even when no webhook comes.
 //! The SDK clients are built once per instance from aws-config's default chain. Nothing is
 //! kept in `/tmp`: every instance reads and writes the same table. API Gateway checks SigV4
 //! itself, so the function does not. Release builds use `--profile lambda` (`panic = "abort"`).
 
+pub mod handler;
+mod published;
 mod stage;
 
+pub use handler::{Handler, SweepReport};
 pub use stage::{service, without_stage};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use aws_config::SdkConfig;
 use axum::Router;
@@ -31,6 +40,10 @@ pub const ENV_TABLE: &str = "CONTENT_CACHE_TABLE";
 pub const ENV_TOPIC: &str = "CONTENT_EVENTS_TOPIC_ARN";
 /// The variable naming the agency's client.
 pub const ENV_CLIENT: &str = "CLIENT_ID";
+/// The variable naming the CloudWatch namespace of the function's metrics (optional).
+pub const ENV_METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
+/// The namespace of the metrics when [`ENV_METRICS_NAMESPACE`] is unset.
+pub const DEFAULT_METRICS_NAMESPACE: &str = "ContentPlatform";
 
 /// Why the function refuses to start.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +79,10 @@ pub struct App {
     pub router: Router,
     /// The ingest behind it, for the outbox sweep.
     pub ingest: Ingest,
+    /// The CloudWatch namespace of the function's metrics.
+    pub metrics_namespace: String,
+    /// Events SNS accepted since the handler last took the count.
+    published: Arc<AtomicU64>,
 }
 
 fn required(
@@ -86,6 +103,11 @@ pub async fn app(mut env: BTreeMap<String, String>, sdk: &SdkConfig) -> Result<A
     let topic = required(&env, ENV_TOPIC, "the SNS topic ARN of content events")?;
     let client_id = required(&env, ENV_CLIENT, "the agency's client id")?;
     env.insert(ENV_CLIENT_ID.to_string(), client_id.clone());
+    let metrics_namespace = env
+        .get(ENV_METRICS_NAMESPACE)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_string());
     let config = Config::load(None, env).map_err(StartError::Config)?;
     let registry = config.registry().map_err(StartError::Config)?;
 
@@ -93,10 +115,11 @@ pub async fn app(mut env: BTreeMap<String, String>, sdk: &SdkConfig) -> Result<A
     store.check().await.map_err(StartError::Table)?;
     let publisher = SnsPublisher::new(aws_sdk_sns::Client::new(sdk), topic);
     publisher.check().await.map_err(StartError::Topic)?;
+    let published = Arc::new(AtomicU64::new(0));
     let ingest = Ingest::new(
         registry,
         Arc::new(store),
-        Arc::new(publisher),
+        Arc::new(published::Counting::new(publisher, Arc::clone(&published))),
         EventSource {
             client_id,
             environment: config.environment,
@@ -106,5 +129,19 @@ pub async fn app(mut env: BTreeMap<String, String>, sdk: &SdkConfig) -> Result<A
     Ok(App {
         router: router(ingest.clone(), options),
         ingest,
+        metrics_namespace,
+        published,
     })
+}
+
+/// An error and its causes on one line, each once: how the function logs and returns errors.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
 }

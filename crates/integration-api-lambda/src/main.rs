@@ -1,10 +1,13 @@
-//! `integration-api-lambda`: the integration API behind API Gateway. Configured by the
-//! environment (see the library); refuses to start when a required variable is missing.
+//! `integration-api-lambda`: the integration API behind API Gateway, and its scheduled outbox
+//! sweep. Configured by the environment (see the library); refuses to start when a required
+//! variable is missing. Metrics go to stdout as EMF lines.
 
 use std::process::ExitCode;
 
 use aws_config::BehaviorVersion;
-use integration_api_lambda::{app, service};
+use emf_metrics::Metrics;
+use integration_api_lambda::{Handler, app, error_chain};
+use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -20,19 +23,19 @@ async fn main() -> ExitCode {
     let app = match app(std::env::vars().collect(), &sdk).await {
         Ok(app) => app,
         Err(error) => {
-            let mut message = error.to_string();
-            let mut cause = std::error::Error::source(&error);
-            while let Some(next) = cause {
-                message.push_str(": ");
-                message.push_str(&next.to_string());
-                cause = next.source();
-            }
+            let message = error_chain(&error);
             tracing::error!("{message}");
             eprintln!("integration-api-lambda: {message}");
             return ExitCode::from(2);
         }
     };
-    match lambda_http::run(service(app.router)).await {
+    let metrics = Metrics::stdout(app.metrics_namespace.clone());
+    let handler = Handler::new(app, metrics);
+    let run = lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        let handler = handler.clone();
+        async move { handler.invoke(event).await }
+    }));
+    match run.await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error}");

@@ -1,0 +1,148 @@
+//! One invocation: an API Gateway request goes through lambda_http's own conversion to the
+//! router; the scheduled event (an EventBridge rule, every 5 minutes) sweeps the outbox. Either
+//! way the invocation's metrics are written as EMF lines when it ends.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use emf_metrics::{Metrics, Unit};
+use integration_api::WebhookOutcome;
+use integration_api::ingest::SWEEP_GRACE;
+use lambda_http::lambda_runtime::{Error, LambdaEvent};
+use lambda_http::request::LambdaRequest;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tower::ServiceExt;
+
+use crate::{App, error_chain, service};
+
+/// Webhooks applied or acknowledged as repeats, by `Provider`.
+pub const WEBHOOKS_ACCEPTED: &str = "WebhooksAccepted";
+/// Webhooks refused, by `Provider` (`unknown` for a name no adapter answers to) and `Reason`
+/// ([`integration_api::RefusalReason::as_str`]).
+pub const WEBHOOKS_REFUSED: &str = "WebhooksRefused";
+/// Content events SNS accepted during the invocation (a delivery's own, or swept ones).
+pub const EVENTS_PUBLISHED: &str = "EventsPublished";
+/// Outbox events still unsent 30 s after their delivery, measured by each scheduled sweep.
+pub const OUTBOX_BACKLOG: &str = "OutboxBacklog";
+
+/// The event of an EventBridge schedule rule, as Lambda receives it.
+#[derive(Debug, Deserialize)]
+struct ScheduledEvent {
+    source: String,
+    #[serde(rename = "detail-type")]
+    detail_type: String,
+}
+
+impl ScheduledEvent {
+    /// Whether `payload` is an EventBridge schedule's event. Only AWS sends `aws.events`.
+    fn matches(payload: &Value) -> bool {
+        serde_json::from_value::<ScheduledEvent>(payload.clone())
+            .is_ok_and(|e| e.source == "aws.events" && e.detail_type == "Scheduled Event")
+    }
+}
+
+/// What a scheduled sweep did, returned as the invocation's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepReport {
+    /// Outbox events published.
+    pub published: usize,
+    /// Outbox events still unsent after the sweep.
+    pub backlog: usize,
+}
+
+/// The function's handler: the app and where its metrics go.
+#[derive(Clone)]
+pub struct Handler {
+    app: App,
+    metrics: Arc<Metrics>,
+}
+
+impl Handler {
+    /// The handler of `app`, writing metrics to `metrics`.
+    pub fn new(app: App, metrics: Metrics) -> Handler {
+        Handler {
+            app,
+            metrics: Arc::new(metrics),
+        }
+    }
+
+    /// Handles one invocation: an API Gateway request (answered as lambda_http answers it) or
+    /// the scheduled sweep. Anything else is an error naming what was expected.
+    pub async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+        let LambdaEvent { payload, context } = event;
+        let result = if ScheduledEvent::matches(&payload) {
+            self.sweep().await
+        } else {
+            match serde_json::from_value::<LambdaRequest>(payload) {
+                Ok(request) => self.http(LambdaEvent::new(request, context)).await,
+                Err(error) => Err(format!(
+                    "the integration API takes API Gateway requests and its scheduled sweep \
+                     (an EventBridge \"Scheduled Event\"), not this event: {error}"
+                )
+                .into()),
+            }
+        };
+        let published = self.app.published.swap(0, Ordering::Relaxed);
+        if published > 0 {
+            self.metrics.count(EVENTS_PUBLISHED, published, &[]);
+        }
+        if let Err(error) = self.metrics.flush() {
+            tracing::warn!(%error, "metrics could not be written");
+        }
+        result
+    }
+
+    async fn http(&self, event: LambdaEvent<LambdaRequest>) -> Result<Value, Error> {
+        let metrics = Arc::clone(&self.metrics);
+        let routes = service(self.app.router.clone()).map_response(move |response| {
+            if let Some(outcome) = response.extensions().get::<WebhookOutcome>() {
+                record(&metrics, outcome);
+            }
+            response
+        });
+        let response = lambda_http::Adapter::from(routes)
+            .oneshot(event)
+            .await
+            .map_err(|never| match never {})?;
+        Ok(serde_json::to_value(response)?)
+    }
+
+    async fn sweep(&self) -> Result<Value, Error> {
+        let swept = self.app.ingest.sweep(SWEEP_GRACE).await;
+        // Measured after the sweep, and also when it failed: that is when it grows.
+        let backlog = self.app.ingest.outbox_backlog(SWEEP_GRACE).await;
+        if let Ok(backlog) = &backlog {
+            self.metrics
+                .gauge(OUTBOX_BACKLOG, Unit::Count, *backlog as f64, &[]);
+        }
+        let published = swept.map_err(|e| chain(&e))?;
+        let backlog = backlog.map_err(|e| chain(&e))?;
+        tracing::info!(published, backlog, "outbox swept");
+        Ok(serde_json::to_value(SweepReport { published, backlog })?)
+    }
+}
+
+fn record(metrics: &Metrics, outcome: &WebhookOutcome) {
+    match outcome {
+        WebhookOutcome::Accepted { provider, .. } => {
+            metrics.count(WEBHOOKS_ACCEPTED, 1, &[("Provider", provider)]);
+        }
+        WebhookOutcome::Refused { provider, reason } => {
+            let provider = provider.as_deref().unwrap_or("unknown");
+            metrics.count(
+                WEBHOOKS_REFUSED,
+                1,
+                &[("Provider", provider), ("Reason", reason.as_str())],
+            );
+        }
+        // A later kind of outcome is not counted until it has a metric.
+        _ => {}
+    }
+}
+
+fn chain(error: &dyn std::error::Error) -> Error {
+    let text = error_chain(error);
+    tracing::error!(error = %text, "outbox sweep failed");
+    text.into()
+}
