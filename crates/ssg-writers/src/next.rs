@@ -1,7 +1,8 @@
 //! Next.js 16 app router: an index `<plural>.json` of summaries per content type, one JSON file
 //! per entry under `<plural>/`, and a generated typed `index.ts` with the model's types and
 //! `getAll<Type>s()` / `get<Type>BySlug()` / `get<Type>ByProviderId()` helpers for server
-//! components and `generateStaticParams`, plus the money and date helpers.
+//! components and `generateStaticParams`, plus the money and date helpers. The helpers read the
+//! files with `node:fs` rather than importing them, so the bundler compiles none of them.
 
 use unified_content::ContentType;
 
@@ -67,7 +68,7 @@ impl Engine for Next {
     }
 
     fn supports_markdown(&self) -> bool {
-        // The generated helpers import entries as JSON; Markdown would need an MDX setup that
+        // The generated helpers read entries as JSON; Markdown would need an MDX setup that
         // is the site's choice, so it stays a `--template-dir` matter.
         false
     }
