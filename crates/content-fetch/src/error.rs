@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-/// What class of failure an error is; the CLI maps each to a stable exit code.
+/// What class of failure an error is ([`FetchError::kind`], [`ErrorKind::of_write`]): the CLI
+/// maps each to a stable exit code, the Node addon to an error's `code` ([`ErrorKind::code`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -12,10 +13,30 @@ pub enum ErrorKind {
     Auth,
     /// The API stayed unreachable, failing or malformed after every retry.
     Network,
-    /// An invalid item in strict mode.
+    /// An invalid item (or a duplicate or unsafe slug) in strict mode.
     Validation,
     /// A snapshot could not be read, trusted or written.
     Snapshot,
+    /// The output folder cannot be used or written.
+    Output,
+    /// No item with the id asked for.
+    NotFound,
+}
+
+impl ErrorKind {
+    /// The class's stable name: `CONFIG`, `AUTH`, `NETWORK`, `VALIDATION`, `SNAPSHOT`,
+    /// `OUTPUT` or `NOT_FOUND`.
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorKind::Config => "CONFIG",
+            ErrorKind::Auth => "AUTH",
+            ErrorKind::Network => "NETWORK",
+            ErrorKind::Validation => "VALIDATION",
+            ErrorKind::Snapshot => "SNAPSHOT",
+            ErrorKind::Output => "OUTPUT",
+            ErrorKind::NotFound => "NOT_FOUND",
+        }
+    }
 }
 
 /// A setting of a run, as [`FetchError::remedy`] names it. Each caller renders it in its own

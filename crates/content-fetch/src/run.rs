@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::{ErrorKind, FetchError};
-use crate::fetch::{ContentSource, FetchOptions, FetchSummary, FetchedPage};
+use crate::fetch::{ContentSource, FetchOptions, FetchSummary, FetchedPage, PageStream};
 
 /// The snapshot a run may go on from when the API stays unreachable after every retry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,31 +66,62 @@ impl ContentSource {
         progress: &mut dyn FnMut(&FetchSummary),
         sink: &mut dyn FnMut(Feed) -> Result<(), E>,
     ) -> Result<FetchSummary, RunError<E>> {
-        let error = match drain(self, options, progress, sink).await {
-            Ok(summary) => return Ok(summary),
-            Err(RunError::Fetch(e)) if e.kind() == ErrorKind::Network => e,
-            Err(other) => return Err(other),
-        };
-        let Some(fallback) = fallback else {
-            return Err(RunError::Fetch(error));
-        };
-        let source = ContentSource::fallback(&fallback.path, fallback.max_age, &error)
+        let mut run = self
+            .run(options, fallback.cloned())
             .map_err(RunError::Fetch)?;
-        sink(Feed::Restart).map_err(RunError::Sink)?;
-        drain(&source, options, progress, sink).await
+        while let Some(feed) = run.next().await {
+            sink(feed.map_err(RunError::Fetch)?).map_err(RunError::Sink)?;
+            progress(&run.summary());
+        }
+        Ok(run.summary())
+    }
+
+    /// The run's feeds, pulled one at a time (for a caller that hands pages on as they are
+    /// asked for, like the addon's page reader): the pages, and when the API stays
+    /// unreachable after every retry and `fallback` is given, [`Feed::Restart`] then the
+    /// fallback snapshot's pages from the start.
+    pub fn run(
+        &self,
+        options: &FetchOptions,
+        fallback: Option<Fallback>,
+    ) -> Result<RunFeeds, FetchError> {
+        Ok(RunFeeds {
+            stream: self.pages(options)?,
+            options: options.clone(),
+            fallback,
+        })
     }
 }
 
-async fn drain<E>(
-    source: &ContentSource,
-    options: &FetchOptions,
-    progress: &mut dyn FnMut(&FetchSummary),
-    sink: &mut dyn FnMut(Feed) -> Result<(), E>,
-) -> Result<FetchSummary, RunError<E>> {
-    let mut stream = source.pages(options).map_err(RunError::Fetch)?;
-    while let Some(page) = stream.next_page().await {
-        sink(Feed::Page(page.map_err(RunError::Fetch)?)).map_err(RunError::Sink)?;
-        progress(&stream.summary());
+/// The feeds of one run, from [`ContentSource::run`]. Dropping it stops the fetch.
+#[derive(Debug)]
+pub struct RunFeeds {
+    stream: PageStream,
+    options: FetchOptions,
+    /// Taken when it takes over, so it does so at most once.
+    fallback: Option<Fallback>,
+}
+
+impl RunFeeds {
+    /// The next feed, `None` after the last page. After an error the run is stopped.
+    pub async fn next(&mut self) -> Option<Result<Feed, FetchError>> {
+        match self.stream.next_page().await? {
+            Ok(page) => Some(Ok(Feed::Page(page))),
+            Err(error) if error.kind() == ErrorKind::Network && self.fallback.is_some() => {
+                let fallback = self.fallback.take()?;
+                let stream = ContentSource::fallback(&fallback.path, fallback.max_age, &error)
+                    .and_then(|source| source.pages(&self.options));
+                Some(stream.map(|stream| {
+                    self.stream = stream;
+                    Feed::Restart
+                }))
+            }
+            Err(error) => Some(Err(error)),
+        }
     }
-    Ok(stream.summary())
+
+    /// What the run did so far (after a restart, what the fallback snapshot gave).
+    pub fn summary(&self) -> FetchSummary {
+        self.stream.summary()
+    }
 }
