@@ -40,7 +40,7 @@ pub use error::WriteError;
 pub use naming::{Names, collection_name, names};
 pub use state::state_dir;
 pub use sync::{Mode, RunReport, SyncRun, WriteOptions};
-pub use typegen::typescript_declarations;
+pub use typegen::{typescript_declarations, zod_schemas};
 
 /// How one engine lays out its files. The writer owns file names and paths; templates only
 /// decide the bytes inside each file.

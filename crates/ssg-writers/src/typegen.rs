@@ -97,6 +97,40 @@ pub fn typescript_declarations() -> Result<String, WriteError> {
     Ok(out)
 }
 
+/// A JavaScript module of the model's zod schemas (`export const UnifiedContent =
+/// z.object({ ... })` after every schema it uses), importing `z` from `zod_module` (such as
+/// `astro/zod`), for packages that validate the model in JavaScript without writing engine
+/// files, such as the Node addon's Astro loader. The same schemas as Astro's `collections.ts`.
+pub fn zod_schemas(zod_module: &str) -> Result<String, WriteError> {
+    use std::fmt::Write as _;
+    let mut out = format!("import {{ z }} from {zod_module:?};\n");
+    for t in generate(&unified_content::json_schema())? {
+        let _ = write!(
+            out,
+            "\n/** {} */\nexport const {} = ",
+            doc(t.description),
+            t.name
+        );
+        if t.fields.is_empty() {
+            out.push_str(&t.zod);
+        } else {
+            out.push_str("z.object({");
+            for f in t.fields {
+                let _ = write!(
+                    out,
+                    "\n  /** {} */\n  {}: {},",
+                    doc(f.description),
+                    f.name,
+                    f.zod
+                );
+            }
+            out.push_str("\n})");
+        }
+        out.push_str(";\n");
+    }
+    Ok(out)
+}
+
 /// Depth-first ordering so that a zod constant is declared before any schema that uses it.
 fn visit(
     name: &str,
