@@ -3,12 +3,16 @@
 //!
 //! The handler takes SNS records (content events that passed the subscription's filter
 //! policy) and EventBridge Scheduler payloads, and nothing else: any other input is logged and
-//! ignored.
+//! ignored. [`Handler`] also prints the invocation's metrics as EMF lines: `BuildsStarted` by
+//! `BuildType`, `BuildsBatched`, and `BuildsSkipped` by `Reason`.
 #![deny(missing_docs)]
+
+use std::sync::Arc;
 
 use aws_lambda_events::event::sns::SnsEvent;
 use build_trigger::{BuildTrigger, Outcome, ScheduledPayload, TRIGGER_BATCH_BUILD, TriggerError};
 use chrono::{DateTime, Utc};
+use emf_metrics::Metrics;
 use serde::Serialize;
 use unified_content::ContentEvent;
 
@@ -36,6 +40,8 @@ pub struct Config {
     pub lambda_arn: String,
     /// `SCHEDULE_GROUP_NAME` (optional): the schedule group; the default group when unset.
     pub schedule_group: Option<String>,
+    /// `METRICS_NAMESPACE` (optional): the CloudWatch namespace of the function's metrics.
+    pub metrics_namespace: String,
 }
 
 /// The configuration is incomplete.
@@ -73,6 +79,9 @@ impl Config {
             scheduler_role_arn: required("SCHEDULER_ROLE_ARN"),
             lambda_arn: required("BUILD_TRIGGER_LAMBDA_ARN"),
             schedule_group: value("SCHEDULE_GROUP_NAME"),
+            metrics_namespace: emf_metrics::namespace_or_default(
+                value(emf_metrics::NAMESPACE_VARIABLE).as_deref(),
+            ),
         })
     }
 }
@@ -90,7 +99,65 @@ pub struct Report {
     pub outcomes: Vec<String>,
 }
 
-/// Handles one invocation received at `now`.
+/// Builds started, by `BuildType` (`immediate`, `batch`, `fallback`).
+pub const BUILDS_STARTED: &str = "BuildsStarted";
+/// Inputs that joined (or kept) a batch scheduled to build later: new events, or a schedule
+/// that fired early and was set again.
+pub const BUILDS_BATCHED: &str = "BuildsBatched";
+/// Inputs that cause no build, by `Reason` (`no_build_required`, `unchanged`, `duplicate`).
+pub const BUILDS_SKIPPED: &str = "BuildsSkipped";
+
+/// The function's handler: the trigger and where its metrics go.
+#[derive(Debug, Clone)]
+pub struct Handler {
+    trigger: BuildTrigger,
+    metrics: Arc<Metrics>,
+}
+
+impl Handler {
+    /// The handler of `trigger`, writing metrics to `metrics`.
+    pub fn new(trigger: BuildTrigger, metrics: Metrics) -> Handler {
+        Handler {
+            trigger,
+            metrics: Arc::new(metrics),
+        }
+    }
+
+    /// Handles one invocation received at `now`, as [`handle`] does, and writes the metrics
+    /// of its outcomes (none when the trigger failed: Lambda's own `Errors` metric counts it).
+    pub async fn invoke(
+        &self,
+        payload: serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<Report, TriggerError> {
+        let result = run(&self.trigger, payload, now, |outcome| {
+            record(&self.metrics, outcome)
+        })
+        .await;
+        if let Err(error) = self.metrics.flush() {
+            tracing::warn!(%error, "metrics could not be written");
+        }
+        result
+    }
+}
+
+fn record(metrics: &Metrics, outcome: &Outcome) {
+    match outcome {
+        Outcome::Started { build_type, .. } => {
+            metrics.count(BUILDS_STARTED, 1, &[("BuildType", build_type.as_str())]);
+        }
+        Outcome::Batched { .. } => metrics.count(BUILDS_BATCHED, 1, &[]),
+        Outcome::Skipped { reason, .. } => {
+            metrics.count(BUILDS_SKIPPED, 1, &[("Reason", reason.as_str())]);
+        }
+        Outcome::Duplicate { .. } => metrics.count(BUILDS_SKIPPED, 1, &[("Reason", "duplicate")]),
+        // Another invocation handles the batch, or the trigger failed and the batch waits for
+        // its next event or schedule: neither is a build started, batched or skipped.
+        _ => {}
+    }
+}
+
+/// Handles one invocation received at `now`, without metrics.
 ///
 /// A trigger failure is returned as an error, so Lambda retries the invocation (SNS and the
 /// Scheduler both retry); events already held by a batch are not counted twice on a retry.
@@ -98,6 +165,15 @@ pub async fn handle(
     trigger: &BuildTrigger,
     payload: serde_json::Value,
     now: DateTime<Utc>,
+) -> Result<Report, TriggerError> {
+    run(trigger, payload, now, |_| {}).await
+}
+
+async fn run(
+    trigger: &BuildTrigger,
+    payload: serde_json::Value,
+    now: DateTime<Utc>,
+    mut on_outcome: impl FnMut(&Outcome),
 ) -> Result<Report, TriggerError> {
     let mut report = Report::default();
     let outcomes = if payload.get("Records").is_some() {
@@ -119,6 +195,7 @@ pub async fn handle(
         Vec::new()
     };
     for outcome in outcomes {
+        on_outcome(&outcome);
         if matches!(outcome, Outcome::Started { .. }) {
             report.builds_started += 1;
         }

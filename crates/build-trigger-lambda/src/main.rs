@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use build_trigger::{BuildTrigger, CodeBuildStarter, DynamoBatchStore, EventBridgeScheduler};
-use build_trigger_lambda::{Config, handle};
+use build_trigger_lambda::{Config, Handler};
+use emf_metrics::Metrics;
 use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
@@ -38,10 +39,12 @@ async fn main() -> anyhow::Result<()> {
             &config.integration_api_url,
         )),
     );
+    let handler = Handler::new(trigger, Metrics::stdout(config.metrics_namespace.clone()));
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        let trigger = trigger.clone();
+        let handler = handler.clone();
         async move {
-            handle(&trigger, event.payload, chrono::Utc::now())
+            handler
+                .invoke(event.payload, chrono::Utc::now())
                 .await
                 .map_err(|error| {
                     // The cause chain once, on one line; Lambda retries the invocation.

@@ -8,8 +8,9 @@ mod support;
 use std::collections::BTreeMap;
 
 use build_trigger::{BatchStatus, BatchStore, ScheduledPayload, at_expression, schedule_name};
-use build_trigger_lambda::{Config, ConfigError, REQUIRED_VARIABLES, handle};
+use build_trigger_lambda::{Config, ConfigError, Handler, REQUIRED_VARIABLES, handle};
 use chrono::{TimeDelta, Utc};
+use emf_metrics::{MemorySink, Metrics, Record};
 use integration_api::events::{EventPublisher, FILTER_POLICY, SnsPublisher};
 use moto_server::MotoServer;
 use serde_json::{Value, json};
@@ -154,12 +155,14 @@ async fn sns_events_become_one_immediate_build_and_one_scheduled_batch() {
         "the draft is filtered out"
     );
 
-    // One record per invocation, as Lambda delivers SNS.
+    // One record per invocation, as Lambda delivers SNS; the metrics are read back.
     let recorder = Recorder::start().await;
+    let sink = MemorySink::default();
+    let handler = Handler::new(trigger.clone(), Metrics::to_writer("Builds", sink.clone()));
     let mut reports = Vec::new();
     for notification in notifications.values() {
         let payload = json!({ "Records": [lambda_record(notification, &subscription_arn)] });
-        reports.push(handle(&trigger, payload, now).await.unwrap());
+        reports.push(handler.invoke(payload, now).await.unwrap());
     }
     assert_eq!(
         reports[0].builds_started, 1,
@@ -195,20 +198,20 @@ async fn sns_events_become_one_immediate_build_and_one_scheduled_batch() {
     );
 
     // A firing before the window ends reschedules; moto never fires, so invoke the payload.
-    let early = handle(
-        &trigger,
-        serde_json::from_str(&input).unwrap(),
-        due - TimeDelta::seconds(5),
-    )
-    .await
-    .unwrap();
+    let early = handler
+        .invoke(
+            serde_json::from_str(&input).unwrap(),
+            due - TimeDelta::seconds(5),
+        )
+        .await
+        .unwrap();
     assert_eq!(early.builds_started, 0, "{early:?}");
     // Twenty concurrent invocations of the payload start exactly one build.
     let invocations: Vec<_> = (0..20)
         .map(|_| {
-            let trigger = trigger.clone();
+            let handler = handler.clone();
             let payload: Value = serde_json::from_str(&input).unwrap();
-            tokio::spawn(async move { handle(&trigger, payload, due).await.unwrap() })
+            tokio::spawn(async move { handler.invoke(payload, due).await.unwrap() })
         })
         .collect();
     let mut started = 0;
@@ -216,7 +219,8 @@ async fn sns_events_become_one_immediate_build_and_one_scheduled_batch() {
         started += invocation.await.unwrap().builds_started;
     }
     assert_eq!(started, 1, "twenty invocations, one build");
-    let again = handle(&trigger, serde_json::from_str(&input).unwrap(), due)
+    let again = handler
+        .invoke(serde_json::from_str(&input).unwrap(), due)
         .await
         .unwrap();
     assert_eq!(
@@ -225,6 +229,43 @@ async fn sns_events_become_one_immediate_build_and_one_scheduled_batch() {
     );
     let batch = store.batch(&active.batch_id).await.unwrap().unwrap();
     assert_eq!(batch.status, BatchStatus::Done);
+
+    // The first product again, as SNS may deliver it twice: no build.
+    let first = notifications.values().next().unwrap();
+    let payload = json!({ "Records": [lambda_record(first, &subscription_arn)] });
+    assert_eq!(
+        handler.invoke(payload, due).await.unwrap().builds_started,
+        0
+    );
+
+    // The EMF lines: one build of each kind, five batchings (four events and the early
+    // firing set again), the repeat skipped; the nineteen losing invocations print nothing.
+    let mut totals: BTreeMap<String, f64> = BTreeMap::new();
+    let lines = sink.lines();
+    for line in &lines {
+        let record = Record::parse(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert_eq!(record.namespace(), Some("Builds"));
+        let raw: Value = serde_json::from_str(line).unwrap();
+        assert!(raw["_aws"]["Timestamp"].is_u64(), "{line}");
+        for name in record.metric_names() {
+            let dims: Vec<String> = record
+                .dimensions()
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            *totals.entry(format!("{name}{dims:?}")).or_default() += record.metric(name).unwrap().0;
+        }
+    }
+    assert_eq!(
+        totals,
+        BTreeMap::from([
+            ("BuildsBatched[]".to_string(), 5.0),
+            ("BuildsSkipped[\"Reason=duplicate\"]".to_string(), 1.0),
+            ("BuildsStarted[\"BuildType=batch\"]".to_string(), 1.0),
+            ("BuildsStarted[\"BuildType=immediate\"]".to_string(), 1.0),
+        ]),
+        "{lines:#?}"
+    );
 
     let bodies = recorder.bodies("StartBuild", &project).await;
     assert_eq!(bodies.len(), 2, "{bodies:?}");

@@ -91,6 +91,16 @@ pub enum SkipReason {
     Unchanged,
 }
 
+impl SkipReason {
+    /// The reason as a metric dimension value, such as `unchanged`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::NoBuildRequired => "no_build_required",
+            SkipReason::Unchanged => "unchanged",
+        }
+    }
+}
+
 /// What to do with a client's new events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

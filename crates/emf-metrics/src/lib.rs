@@ -24,6 +24,22 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// The environment variable naming the namespace of a function's metrics; the deploy template
+/// sets it to one namespace per stack.
+pub const NAMESPACE_VARIABLE: &str = "METRICS_NAMESPACE";
+
+/// The namespace when [`NAMESPACE_VARIABLE`] is unset or blank.
+pub const DEFAULT_NAMESPACE: &str = "ContentPlatform";
+
+/// The namespace `value` of [`NAMESPACE_VARIABLE`] names, or [`DEFAULT_NAMESPACE`].
+pub fn namespace_or_default(value: Option<&str>) -> String {
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .unwrap_or(DEFAULT_NAMESPACE)
+        .to_string()
+}
+
 /// The most metrics one directive may hold (the EMF specification's limit).
 pub const MAX_METRICS_PER_DIRECTIVE: usize = 100;
 

@@ -40,10 +40,6 @@ pub const ENV_TABLE: &str = "CONTENT_CACHE_TABLE";
 pub const ENV_TOPIC: &str = "CONTENT_EVENTS_TOPIC_ARN";
 /// The variable naming the agency's client.
 pub const ENV_CLIENT: &str = "CLIENT_ID";
-/// The variable naming the CloudWatch namespace of the function's metrics (optional).
-pub const ENV_METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
-/// The namespace of the metrics when [`ENV_METRICS_NAMESPACE`] is unset.
-pub const DEFAULT_METRICS_NAMESPACE: &str = "ContentPlatform";
 
 /// Why the function refuses to start.
 #[derive(Debug, thiserror::Error)]
@@ -103,11 +99,9 @@ pub async fn app(mut env: BTreeMap<String, String>, sdk: &SdkConfig) -> Result<A
     let topic = required(&env, ENV_TOPIC, "the SNS topic ARN of content events")?;
     let client_id = required(&env, ENV_CLIENT, "the agency's client id")?;
     env.insert(ENV_CLIENT_ID.to_string(), client_id.clone());
-    let metrics_namespace = env
-        .get(ENV_METRICS_NAMESPACE)
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_string());
+    let metrics_namespace = emf_metrics::namespace_or_default(
+        env.get(emf_metrics::NAMESPACE_VARIABLE).map(String::as_str),
+    );
     let config = Config::load(None, env).map_err(StartError::Config)?;
     let registry = config.registry().map_err(StartError::Config)?;
 
