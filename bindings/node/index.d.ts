@@ -19,11 +19,20 @@ export declare class PageReader {
   /**
    * The next page of valid items of one content type, or `null` after the last page.
    * Invalid items are listed in the page's `skipped` (or fail the call with `strict`).
+   * When the API stays unreachable and `fallbackSnapshot` is given, the snapshot's pages
+   * follow from the start, the first with `restart` set, and a warning is emitted.
    */
-  next(): Promise<Page | null>
+  next(): Promise<RawPage | null>
   /** Stops the fetch; `next()` gives `null` from now on. */
   close(): void
 }
+
+/**
+ * The collection name of each content type (`product` → `products`, `collection` →
+ * `productCollections`, ...), as every engine's files name them: Eleventy's data keys,
+ * Astro's collections, Next's index files.
+ */
+export declare function collectionNames(): Record<string, string>
 
 /**
  * Which content to fetch and how; the same settings as the `content-fetch` CLI's flags.
@@ -85,24 +94,23 @@ export interface ContentOptions {
 
 /**
  * Every item matching the options, validated (invalid items are skipped with a process
- * warning, or fail the call with `strict`), sorted by content type then id. Falls back to
- * `fallbackSnapshot` when the API stays unreachable, with a warning.
+ * warning, or fail the call with `strict`), sorted by content type then id, as JSON text
+ * (`fetchContent` from the package parses it). Falls back to `fallbackSnapshot` when the API
+ * stays unreachable, with a warning.
  */
-export declare function fetchContent(options?: ContentOptions | undefined | null): Promise<UnifiedContent[]>
+export declare function fetchContentJson(options?: ContentOptions | undefined | null): Promise<Uint8Array[]>
 
-/** One item by id, checked like any other. Fails with code `NOT_FOUND` when there is none. */
-export declare function getContent(id: string, options?: ContentOptions | undefined | null): Promise<UnifiedContent>
+/**
+ * One item by id, checked like any other, as JSON text (`getContent` from the package
+ * parses it). Fails with code `NOT_FOUND` when there is none.
+ */
+export declare function getContentJson(id: string, options?: ContentOptions | undefined | null): Promise<Uint8Array>
 
-/** A snapshot read by `loadSnapshot`. */
-export interface LoadedSnapshot {
-  /** What it holds. */
-  header: SnapshotHeader
-  /** Its items, sorted by content type then id. */
-  items: UnifiedContent[]
-}
-
-/** Reads a snapshot file and checks its format, schema version, count, order and digests. */
-export declare function loadSnapshot(path: string): Promise<unknown>
+/**
+ * Reads a snapshot file and checks its format, schema version, count, order and digests;
+ * its items as JSON text (`loadSnapshot` from the package parses them).
+ */
+export declare function loadSnapshotJson(path: string): Promise<RawSnapshot>
 
 /**
  * A reader of the pages of the run the options ask for. Nothing is fetched before the first
@@ -131,20 +139,6 @@ export interface OutputOptions {
   incremental?: boolean
 }
 
-/** One page of valid items of one content type. */
-export interface Page {
-  /** The content type of every item in the page. */
-  contentType: string
-  /** The page's number within its type, from 0. */
-  index: number
-  /** Whether this is the type's last page. */
-  last: boolean
-  /** The valid items. */
-  items: UnifiedContent[]
-  /** Items skipped as invalid. */
-  skipped: Array<SkippedItem>
-}
-
 /** A snapshot written by `pullSnapshot`. */
 export interface PulledSnapshot {
   /** The file. */
@@ -159,7 +153,40 @@ export interface PulledSnapshot {
  * Fetches with the options and saves everything to the snapshot file at `path` (written
  * aside, then renamed), as `content-fetch snapshot pull --out PATH`.
  */
-export declare function pullSnapshot(path: string, options?: ContentOptions | undefined | null): Promise<unknown>
+export declare function pullSnapshot(path: string, options?: ContentOptions | undefined | null): Promise<PulledSnapshot>
+
+/**
+ * One page of valid items of one content type, its items as JSON text: `pages()` from the
+ * package gives them parsed.
+ */
+export interface RawPage {
+  /** The content type of every item in the page. */
+  contentType: string
+  /** The page's number within its type, from 0. */
+  index: number
+  /** Whether this is the type's last page. */
+  last: boolean
+  /**
+   * Set on the first page from the fallback snapshot, when the API failed part-way: the
+   * pages before it are superseded (the snapshot's pages follow from the start).
+   */
+  restart: boolean
+  /** The valid items: JSON arrays of `UnifiedContent`, in order. */
+  items: Uint8Array[]
+  /** Items skipped as invalid. */
+  skipped: Array<SkippedItem>
+}
+
+/**
+ * A snapshot read by `loadSnapshot`, its items as JSON text: the package's `loadSnapshot`
+ * gives them parsed.
+ */
+export interface RawSnapshot {
+  /** What it holds. */
+  header: SnapshotHeader
+  /** Its items, sorted by content type then id: JSON arrays of `UnifiedContent`. */
+  items: Uint8Array[]
+}
 
 /** What a run did, as the CLI's one-line summary and `--json` say. */
 export interface RunSummary {
@@ -218,7 +245,7 @@ export interface SnapshotHeader {
  * the output holds a previous run's state) and writes the engine's data files, swapping
  * them in only when everything succeeded. `engine` is `eleventy`, `astro` or `next`.
  */
-export declare function writeEngineFiles(engine: string, options?: ContentOptions | undefined | null, output?: OutputOptions | undefined | null): Promise<unknown>
+export declare function writeEngineFiles(engine: string, options?: ContentOptions | undefined | null, output?: OutputOptions | undefined | null): Promise<WriteReport>
 
 /** What `writeEngineFiles` did, as the CLI reports it. */
 export interface WriteReport {

@@ -836,9 +836,10 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.PageReader = nativeBinding.PageReader
-module.exports.fetchContent = nativeBinding.fetchContent
-module.exports.getContent = nativeBinding.getContent
-module.exports.loadSnapshot = nativeBinding.loadSnapshot
+module.exports.collectionNames = nativeBinding.collectionNames
+module.exports.fetchContentJson = nativeBinding.fetchContentJson
+module.exports.getContentJson = nativeBinding.getContentJson
+module.exports.loadSnapshotJson = nativeBinding.loadSnapshotJson
 module.exports.openPages = nativeBinding.openPages
 module.exports.pullSnapshot = nativeBinding.pullSnapshot
 module.exports.writeEngineFiles = nativeBinding.writeEngineFiles

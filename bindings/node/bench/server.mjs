@@ -1,16 +1,20 @@
 // A loopback content API serving N generated products in pages (the content API's shape:
-// { items, count, next_cursor }), for the benchmark. It checks only that a request is signed:
-// both clients sign, so signing costs the same on either side.
+// { items, count, next_cursor }), for the benchmark and the tests. It checks only that a
+// request is signed: both clients sign, so signing costs the same on either side.
+// Usage: node bench/server.mjs [N] [K]: with K, every K-th product (from the first) has a slug
+// the model refuses.
 import { createServer } from 'node:http'
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 
 const total = Number(process.argv[2] ?? 100_000)
+const invalidEvery = Number(process.argv[3] ?? 0)
 const snapshot = readFileSync(resolve(import.meta.dirname, '../../../examples/demo/content.snapshot.json'), 'utf8')
 const template = JSON.parse(snapshot).items.map((i) => i.content).find((c) => c.content_type === 'product')
 
 function item(i) {
-  return { ...template, id: `bench-${i}`, slug: `bench-item-${i}`, title: `Bench item ${i}` }
+  const slug = invalidEvery && i % invalidEvery === 0 ? `Bad Slug ${i}` : `bench-item-${i}`
+  return { ...template, id: `bench-${i}`, slug, title: `Bench item ${i}` }
 }
 
 createServer((req, res) => {

@@ -1,8 +1,10 @@
 // Astro content loader over the addon: `defineCollection({ loader: contentLoader({ type: 'product' }) })`.
 // Entries are stored with a digest of the item (so unchanged entries are skipped), the newest
 // `synced_at` is kept in the loader's meta, and the next load asks only for what changed since,
-// removing tombstoned items from the store.
+// removing tombstoned items from the store. Entries are checked against the model's zod schema,
+// generated from its JSON Schema (model.zod.mjs, with Astro's zod).
 import { pages } from './main.mjs'
+import { UnifiedContent } from '../model.zod.mjs'
 
 /** The newest of two RFC 3339 UTC times (as written by the content cache), or the one given. */
 const newest = (a, b) => (!a || (b && Date.parse(b) > Date.parse(a)) ? b : a)
@@ -10,6 +12,7 @@ const newest = (a, b) => (!a || (b && Date.parse(b) > Date.parse(a)) ? b : a)
 export function contentLoader({ type, ...options }) {
   return {
     name: `content-fetch:${type}`,
+    schema: UnifiedContent,
     async load({ store, meta, logger, generateDigest, parseData }) {
       const since = meta.get('synced_at')
       if (!since) store.clear()

@@ -1,15 +1,9 @@
 // Eleventy over the addon: `export default () => eleventyData('product')` in `_data/*.js`, or
 // `eleventyConfig.addPlugin(contentFetchPlugin)` for collections named as the CLI's data keys.
-import { fetchContent } from './main.mjs'
+import { fetchContent, collectionNames } from './main.mjs'
 
 /** The CLI's collection names (its `_data/fetched/<name>.json` keys), by content type. */
-export const COLLECTIONS = {
-  product: 'products',
-  article: 'articles',
-  page: 'pages',
-  collection: 'productCollections',
-  media: 'media',
-}
+export const COLLECTIONS = Object.freeze(collectionNames())
 
 /** Every item of one content type, for a `_data/*.js` file. */
 export function eleventyData(type, options = {}) {

@@ -8,9 +8,9 @@ const api = createRequire(import.meta.url)('./main.cjs')
 export const {
   fetchContent,
   pages,
-  openPages,
   getContent,
   pullSnapshot,
   loadSnapshot,
   writeEngineFiles,
+  collectionNames,
 } = api

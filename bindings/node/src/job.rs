@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::sync::OnceLock;
 
 use napi::bindgen_prelude::{
-    AsyncTask, FnArgs, Function, JsObjectValue, Object, ToNapiValue, TypeName, ValueType,
+    AsyncTask, FnArgs, Function, JsObjectValue, Object, ToNapiValue, TypeName,
 };
 use napi::{Env, Error, Task};
 use tokio::runtime::Runtime;
@@ -33,31 +33,6 @@ impl<T> Done<T> {
     /// A result and the warnings of the run (invalid items skipped, a fallback used).
     pub(crate) fn with_warnings(value: T, warnings: Vec<String>) -> Done<T> {
         Done { value, warnings }
-    }
-}
-
-/// Any JSON, such as items of the model, typed in `index.d.ts` by `ts_return_type`.
-pub struct Json(pub(crate) serde_json::Value);
-
-impl TypeName for Json {
-    fn type_name() -> &'static str {
-        "unknown"
-    }
-
-    fn value_type() -> ValueType {
-        ValueType::Unknown
-    }
-}
-
-impl ToNapiValue for Json {
-    // napi's own conversion of JSON values, behind a type its tasks can return.
-    #[allow(unsafe_code)]
-    unsafe fn to_napi_value(
-        env: napi::sys::napi_env,
-        val: Self,
-    ) -> napi::Result<napi::sys::napi_value> {
-        // SAFETY: the caller's contract (a valid env) is passed on unchanged.
-        unsafe { serde_json::Value::to_napi_value(env, val.0) }
     }
 }
 

@@ -5,41 +5,46 @@
 //! library's [`content_fetch::Request`], so they are checked and resolved as the CLI's flags
 //! are; the work runs on a Tokio runtime of the addon's own, driven from libuv's thread pool,
 //! never on the JS thread; failures become `Error`s with the CLI's message and a stable
-//! `code` (`AUTH`, `NETWORK`, `VALIDATION`, `CONFIG`, `SNAPSHOT`, `OUTPUT`, `NOT_FOUND`). The JS
-//! thread only turns the results into objects.
+//! `code` (`AUTH`, `NETWORK`, `VALIDATION`, `CONFIG`, `SNAPSHOT`, `OUTPUT`, `NOT_FOUND`).
+//! Items reach JavaScript as JSON text in small chunks, which the package's JS parses with
+//! `JSON.parse` between turns of the event loop.
 #![deny(missing_docs)]
 
 mod failure;
 mod job;
+mod json;
 mod options;
 mod results;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use content_fetch::{Feed, FetchSummary, PageStream, Snapshot};
-use napi::bindgen_prelude::AsyncTask;
+use content_fetch::{Feed, FetchSummary, RunFeeds, Snapshot};
+use napi::bindgen_prelude::{AsyncTask, Buffer};
 use napi_derive::napi;
-use serde_json::Value;
 use ssg_writers::{Mode, SyncRun, WriteOptions};
-use unified_content::UnifiedContent;
+use unified_content::{ContentType, UnifiedContent};
 
 use crate::failure::Failure;
-use crate::job::{Done, Job, Json, cwd};
+use crate::job::{Done, Job, cwd};
 pub use crate::options::{ContentOptions, OutputOptions};
 pub use crate::results::{
-    LoadedSnapshot, Page, PulledSnapshot, RunSummary, SkippedItem, SnapshotHeader, WriteReport,
+    PulledSnapshot, RawPage, RawSnapshot, RunSummary, SkippedItem, SnapshotHeader, WriteReport,
 };
 
 /// Every item matching the options, validated (invalid items are skipped with a process
-/// warning, or fail the call with `strict`), sorted by content type then id. Falls back to
-/// `fallbackSnapshot` when the API stays unreachable, with a warning.
-#[napi(ts_return_type = "Promise<UnifiedContent[]>")]
-pub fn fetch_content(options: Option<ContentOptions>) -> AsyncTask<Job<Vec<Json>>> {
+/// warning, or fail the call with `strict`), sorted by content type then id, as JSON text
+/// (`fetchContent` from the package parses it). Falls back to `fallbackSnapshot` when the API
+/// stays unreachable, with a warning.
+#[napi(ts_return_type = "Promise<Uint8Array[]>")]
+pub fn fetch_content_json(options: Option<ContentOptions>) -> AsyncTask<Job<Vec<Buffer>>> {
     Job::spawn(move || async move {
         let request = options.unwrap_or_default().request()?;
         let fetch = request.fetch_options()?;
         let source = request.open(&cwd()?).await?;
-        let mut items: Vec<UnifiedContent> = Vec::new();
+        // Each item as JSON text as it arrives, keyed for the sort: the text is what
+        // JavaScript gets, and it is smaller than the item.
+        let mut items: Vec<(ContentType, String, Vec<u8>)> = Vec::new();
         let mut warnings = Vec::new();
         let summary = source
             .stream_into(
@@ -54,16 +59,21 @@ pub fn fetch_content(options: Option<ContentOptions>) -> AsyncTask<Job<Vec<Json>
                         }
                         Feed::Page(page) => {
                             warnings.extend(page.skipped.iter().map(results::skipped_warning));
-                            items.extend(page.items);
+                            items.extend(
+                                page.items
+                                    .iter()
+                                    .map(|i| (i.content_type, i.id.clone(), json::item(i))),
+                            );
                         }
                     }
                     Ok::<(), Failure>(())
                 },
             )
             .await?;
-        items.sort_by(|a, b| (a.content_type, &a.id).cmp(&(b.content_type, &b.id)));
+        items.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         warnings.extend(summary.warnings);
-        Ok(Done::with_warnings(results::js_items(&items), warnings))
+        let chunks = json::chunks(items.into_iter().map(|(_, _, text)| text));
+        Ok(Done::with_warnings(chunks, warnings))
     })
 }
 
@@ -77,7 +87,11 @@ pub struct PageReader {
 
 enum ReaderState {
     Ready(Box<ContentOptions>),
-    Open(PageStream),
+    Open {
+        feeds: Box<RunFeeds>,
+        /// The run's warnings already emitted.
+        warned: usize,
+    },
     Done,
 }
 
@@ -96,8 +110,10 @@ pub fn open_pages(options: Option<ContentOptions>) -> PageReader {
 impl PageReader {
     /// The next page of valid items of one content type, or `null` after the last page.
     /// Invalid items are listed in the page's `skipped` (or fail the call with `strict`).
-    #[napi(ts_return_type = "Promise<Page | null>")]
-    pub fn next(&self) -> AsyncTask<Job<Option<Page>>> {
+    /// When the API stays unreachable and `fallbackSnapshot` is given, the snapshot's pages
+    /// follow from the start, the first with `restart` set, and a warning is emitted.
+    #[napi(ts_return_type = "Promise<RawPage | null>")]
+    pub fn next(&self) -> AsyncTask<Job<Option<RawPage>>> {
         let state = Arc::clone(&self.state);
         Job::spawn(move || async move {
             let mut state = state.lock().await;
@@ -105,25 +121,38 @@ impl PageReader {
                 let request = options.request()?;
                 let fetch = request.fetch_options()?;
                 let source = request.open(&cwd()?).await?;
-                *state = ReaderState::Open(source.pages(&fetch)?);
+                *state = ReaderState::Open {
+                    feeds: Box::new(source.run(&fetch, request.fallback())?),
+                    warned: 0,
+                };
             }
-            let ReaderState::Open(stream) = &mut *state else {
+            let ReaderState::Open { feeds, warned } = &mut *state else {
                 return Ok(Done::new(None));
             };
-            match stream.next_page().await {
-                Some(Ok(page)) => Ok(Done::new(Some(Page::from(page)))),
-                Some(Err(e)) => {
+            let mut restart = false;
+            let next = loop {
+                match feeds.next().await {
+                    Some(Ok(Feed::Restart)) => restart = true,
+                    Some(Ok(Feed::Page(page))) => break Ok(Some(RawPage::new(page, restart))),
+                    Some(Err(e)) => break Err(e),
+                    None => break Ok(None),
+                }
+            };
+            let warnings = feeds.summary().warnings.split_off(*warned);
+            *warned += warnings.len();
+            match next {
+                Ok(Some(page)) => Ok(Done::with_warnings(Some(page), warnings)),
+                Ok(None) => {
+                    *state = ReaderState::Done;
+                    Ok(Done::with_warnings(None, warnings))
+                }
+                Err(e) => {
                     *state = ReaderState::Done;
                     Err(e.into())
-                }
-                None => {
-                    *state = ReaderState::Done;
-                    Ok(Done::new(None))
                 }
             }
         })
     }
-
     /// Stops the fetch; `next()` gives `null` from now on.
     #[napi]
     pub fn close(&self) {
@@ -133,14 +162,15 @@ impl PageReader {
     }
 }
 
-/// One item by id, checked like any other. Fails with code `NOT_FOUND` when there is none.
-#[napi(ts_return_type = "Promise<UnifiedContent>")]
-pub fn get_content(id: String, options: Option<ContentOptions>) -> AsyncTask<Job<Json>> {
+/// One item by id, checked like any other, as JSON text (`getContent` from the package
+/// parses it). Fails with code `NOT_FOUND` when there is none.
+#[napi(ts_return_type = "Promise<Uint8Array>")]
+pub fn get_content_json(id: String, options: Option<ContentOptions>) -> AsyncTask<Job<Buffer>> {
     Job::spawn(move || async move {
         let request = options.unwrap_or_default().request()?;
         let source = request.open(&cwd()?).await?;
         match source.get(&id).await? {
-            Some(item) => Ok(Done::new(Json(results::js_item(&item)))),
+            Some(item) => Ok(Done::new(Buffer::from(json::item(&item)))),
             None => Err(Failure::not_found(&id)),
         }
     })
@@ -148,7 +178,7 @@ pub fn get_content(id: String, options: Option<ContentOptions>) -> AsyncTask<Job
 
 /// Fetches with the options and saves everything to the snapshot file at `path` (written
 /// aside, then renamed), as `content-fetch snapshot pull --out PATH`.
-#[napi]
+#[napi(ts_return_type = "Promise<PulledSnapshot>")]
 pub fn pull_snapshot(
     path: String,
     options: Option<ContentOptions>,
@@ -186,27 +216,37 @@ pub fn pull_snapshot(
     })
 }
 
-/// Reads a snapshot file and checks its format, schema version, count, order and digests.
-#[napi]
-pub fn load_snapshot(path: String) -> AsyncTask<Job<LoadedSnapshot>> {
+/// Reads a snapshot file and checks its format, schema version, count, order and digests;
+/// its items as JSON text (`loadSnapshot` from the package parses them).
+#[napi(ts_return_type = "Promise<RawSnapshot>")]
+pub fn load_snapshot_json(path: String) -> AsyncTask<Job<RawSnapshot>> {
     Job::spawn(move || async move {
         let snapshot = Snapshot::read(std::path::Path::new(&path))?;
-        let items: Vec<Value> = snapshot
-            .items
-            .iter()
-            .map(|i| results::js_item(&i.content))
-            .collect();
-        Ok(Done::new(LoadedSnapshot {
+        Ok(Done::new(RawSnapshot {
             header: SnapshotHeader::from(&snapshot.header),
-            items,
+            items: json::chunks(snapshot.items.iter().map(|i| json::item(&i.content))),
         }))
     })
+}
+
+/// The collection name of each content type (`product` → `products`, `collection` →
+/// `productCollections`, ...), as every engine's files name them: Eleventy's data keys,
+/// Astro's collections, Next's index files.
+#[napi(ts_return_type = "Record<string, string>")]
+pub fn collection_names() -> BTreeMap<String, String> {
+    ContentType::ALL
+        .into_iter()
+        .map(|t| {
+            let name = ssg_writers::collection_name(t);
+            (t.as_str().to_string(), name.to_string())
+        })
+        .collect()
 }
 
 /// The same run as `content-fetch --engine ENGINE`: fetches (incrementally when asked and
 /// the output holds a previous run's state) and writes the engine's data files, swapping
 /// them in only when everything succeeded. `engine` is `eleventy`, `astro` or `next`.
-#[napi]
+#[napi(ts_return_type = "Promise<WriteReport>")]
 pub fn write_engine_files(
     engine: String,
     options: Option<ContentOptions>,

@@ -1,27 +1,13 @@
-//! What the functions resolve with. Items are the unified model as JSON made safe for
-//! JavaScript (ids and integers above 2^53 as strings, as in the engines' files), typed by
-//! the generated `model.d.ts`.
+//! What the functions resolve with. Items are the unified model as JSON text made safe for
+//! JavaScript ([`crate::json`]), parsed by the package's JS and typed by the generated
+//! `model.d.ts`.
 
 use content_fetch::{FetchSummary, FetchedPage, InvalidItem, SourceKind};
+use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
-use serde_json::Value;
 use ssg_writers::RunReport;
-use unified_content::UnifiedContent;
 
-use crate::job::Json;
-
-/// An item as JavaScript gets it.
-pub(crate) fn js_item(item: &UnifiedContent) -> Value {
-    let mut value = serde_json::to_value(item).unwrap_or(Value::Null);
-    unified_content::make_js_safe(&mut value);
-    value
-}
-
-/// Items as JavaScript gets them, each converted on its own: napi converts one JSON value of
-/// at most a million nodes, which one array of a large catalog passes.
-pub(crate) fn js_items(items: &[UnifiedContent]) -> Vec<Json> {
-    items.iter().map(|i| Json(js_item(i))).collect()
-}
+use crate::json;
 
 /// The warning of an item skipped as invalid, worded like the CLI's log line.
 pub(crate) fn skipped_warning(item: &InvalidItem) -> String {
@@ -43,29 +29,35 @@ pub struct SkippedItem {
     pub reason: String,
 }
 
-/// One page of valid items of one content type.
+/// One page of valid items of one content type, its items as JSON text: `pages()` from the
+/// package gives them parsed.
 #[napi(object)]
-pub struct Page {
+pub struct RawPage {
     /// The content type of every item in the page.
     pub content_type: String,
     /// The page's number within its type, from 0.
     pub index: u32,
     /// Whether this is the type's last page.
     pub last: bool,
-    /// The valid items.
-    #[napi(ts_type = "UnifiedContent[]")]
-    pub items: Vec<Value>,
+    /// Set on the first page from the fallback snapshot, when the API failed part-way: the
+    /// pages before it are superseded (the snapshot's pages follow from the start).
+    pub restart: bool,
+    /// The valid items: JSON arrays of `UnifiedContent`, in order.
+    #[napi(ts_type = "Uint8Array[]")]
+    pub items: Vec<Buffer>,
     /// Items skipped as invalid.
     pub skipped: Vec<SkippedItem>,
 }
 
-impl From<FetchedPage> for Page {
-    fn from(page: FetchedPage) -> Page {
-        Page {
+impl RawPage {
+    /// The page as JavaScript gets it; `restart` after the fallback took over.
+    pub(crate) fn new(page: FetchedPage, restart: bool) -> RawPage {
+        RawPage {
             content_type: page.content_type.as_str().to_string(),
             index: u32::try_from(page.index).unwrap_or(u32::MAX),
             last: page.last,
-            items: page.items.iter().map(js_item).collect(),
+            restart,
+            items: json::chunks(page.items.iter().map(json::item)),
             skipped: page
                 .skipped
                 .into_iter()
@@ -176,14 +168,15 @@ pub struct PulledSnapshot {
     pub summary: RunSummary,
 }
 
-/// A snapshot read by `loadSnapshot`.
+/// A snapshot read by `loadSnapshot`, its items as JSON text: the package's `loadSnapshot`
+/// gives them parsed.
 #[napi(object)]
-pub struct LoadedSnapshot {
+pub struct RawSnapshot {
     /// What it holds.
     pub header: SnapshotHeader,
-    /// Its items, sorted by content type then id.
-    #[napi(ts_type = "UnifiedContent[]")]
-    pub items: Vec<Value>,
+    /// Its items, sorted by content type then id: JSON arrays of `UnifiedContent`.
+    #[napi(ts_type = "Uint8Array[]")]
+    pub items: Vec<Buffer>,
 }
 
 /// What `writeEngineFiles` did, as the CLI reports it.

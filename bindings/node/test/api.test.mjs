@@ -20,7 +20,7 @@ const opts = (more = {}) => ({ endpoint: server.endpoint, ...more })
 
 test('ESM and CommonJS entry points give the same functions', () => {
   const cjs = createRequire(import.meta.url)('../lib/main.cjs')
-  for (const name of ['fetchContent', 'pages', 'getContent', 'pullSnapshot', 'loadSnapshot', 'writeEngineFiles']) {
+  for (const name of ['fetchContent', 'pages', 'getContent', 'pullSnapshot', 'loadSnapshot', 'writeEngineFiles', 'collectionNames']) {
     assert.equal(typeof api[name], 'function', name)
     assert.equal(api[name], cjs[name], name)
   }
@@ -151,6 +151,31 @@ test('fallbackSnapshot takes over when the API is down, with a warning; too old 
   )
 })
 
+test('pages() goes on from fallbackSnapshot like fetchContent: restart set, a warning, the snapshot\'s items', async () => {
+  const dir = tempDir()
+  const file = join(dir, 'last-good.json')
+  const online = await withAws(goodKeys, () => api.fetchContent(opts()))
+  await withAws(goodKeys, () => api.pullSnapshot(file, opts()))
+  const down = { endpoint: 'http://127.0.0.1:9/prod', attempts: 1, fallbackSnapshot: file }
+  const { value: pages, warnings } = await warningsOf(() =>
+    withAws(goodKeys, async () => {
+      const seen = []
+      for await (const page of api.pages(down)) seen.push(page)
+      return seen
+    }),
+  )
+  assert.equal(pages[0].restart, true)
+  assert.ok(pages.slice(1).every((p) => p.restart === false))
+  assert.deepEqual(pages.flatMap((p) => p.items).map((i) => i.id).sort(), online.map((i) => i.id).sort())
+  assert.equal(warnings.length, 1)
+  assert.match(warnings[0], /the API was unreachable .*using fallback snapshot/)
+  // Without it, the same run fails as NETWORK.
+  await assert.rejects(
+    withAws(goodKeys, async () => { for await (const _ of api.pages({ ...down, fallbackSnapshot: undefined })); }),
+    (e) => e.code === 'NETWORK',
+  )
+})
+
 test('a snapshot with drafts is refused without includeDrafts', async () => {
   const dir = tempDir()
   const file = join(dir, 'preview.json')
@@ -166,22 +191,79 @@ test('writeEngineFiles is the CLI --engine run and reports it; a bad engine is C
   assert.equal(report.incremental, false)
   assert.ok(report.items > 0 && report.filesWritten > 0)
   assert.ok(existsSync(join(out, 'products.json')))
+  // The Eleventy helpers' collection names are the writers' file names.
+  const names = api.collectionNames()
+  assert.equal(names.collection, 'productCollections')
+  assert.deepEqual(Object.keys(names).sort(), ['article', 'collection', 'media', 'page', 'product'])
+  for (const name of Object.values(names)) assert.ok(existsSync(join(out, `${name}.json`)), name)
+  const { COLLECTIONS } = await import('../lib/eleventy.mjs')
+  assert.deepEqual(COLLECTIONS, names)
   const again = await withAws(goodKeys, () => api.writeEngineFiles('eleventy', opts(), { out, incremental: true }))
   assert.equal(again.incremental, true)
   assert.equal(again.filesWritten, 0)
   await assert.rejects(api.writeEngineFiles('hugo', { from: join(dir, 'none.json') }), (e) => e.code === 'CONFIG' && /hugo/.test(e.message))
 })
 
-test('fetchContent returns a catalog past napi\'s one-million-node budget of one JSON value', async () => {
+/** The loopback API of bench/server.mjs with `n` products, every `invalidEvery`-th invalid. */
+async function loopback(n, invalidEvery = 0) {
   const { spawn } = await import('node:child_process')
-  const big = spawn(process.execPath, [join(import.meta.dirname, '../bench/server.mjs'), '30000'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, [join(import.meta.dirname, '../bench/server.mjs'), String(n), String(invalidEvery)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const line = await new Promise((ok) => child.stdout.once('data', (d) => ok(String(d))))
+  return { endpoint: /listening on (\S+)/.exec(line)[1], stop: () => child.kill() }
+}
+
+/** The ContentFetchWarning messages `fn` emits. */
+async function warningsOf(fn) {
+  const warnings = []
+  const onWarning = (w) => w.name === 'ContentFetchWarning' && warnings.push(w.message)
+  process.on('warning', onWarning)
   try {
-    const [line] = await new Promise((ok) => big.stdout.once('data', (d) => ok([String(d)])))
-    const endpoint = /listening on (\S+)/.exec(line)[1]
-    const items = await withAws(goodKeys, () => api.fetchContent({ endpoint, types: ['product'], pageSize: 1000 }))
-    assert.equal(items.length, 30000)
-    assert.equal(new Set(items.map((i) => i.id)).size, 30000)
+    const value = await fn()
+    await new Promise((r) => setImmediate(r))
+    return { value, warnings }
   } finally {
-    big.kill()
+    process.off('warning', onWarning)
+  }
+}
+
+test('fetchContent returns a large catalog whole and in order, across many JSON chunks', async () => {
+  const big = await loopback(5000)
+  try {
+    const items = await withAws(goodKeys, () => api.fetchContent({ endpoint: big.endpoint, types: ['product'], pageSize: 1000 }))
+    assert.equal(items.length, 5000)
+    const ids = items.map((i) => i.id)
+    assert.deepEqual(ids, [...ids].sort())
+    assert.equal(new Set(ids).size, 5000)
+  } finally {
+    big.stop()
+  }
+})
+
+test('lenient runs give invalid items back as warnings; strict runs fail with VALIDATION', async () => {
+  const api10 = await loopback(10, 4)
+  const options = { endpoint: api10.endpoint, types: ['product'], pageSize: 3 }
+  try {
+    const { value: items, warnings } = await warningsOf(() => withAws(goodKeys, () => api.fetchContent(options)))
+    assert.deepEqual(items.map((i) => i.id), ['bench-1', 'bench-2', 'bench-3', 'bench-5', 'bench-6', 'bench-7', 'bench-9'])
+    assert.deepEqual(
+      warnings.map((w) => /skipping invalid item '([^']+)': field 'slug'/.exec(w)?.[1]),
+      ['bench-0', 'bench-4', 'bench-8'],
+    )
+    const skipped = []
+    await withAws(goodKeys, async () => {
+      for await (const page of api.pages(options)) skipped.push(...page.skipped)
+    })
+    assert.deepEqual(skipped.map((s) => [s.id, s.field]), [['bench-0', 'slug'], ['bench-4', 'slug'], ['bench-8', 'slug']])
+    assert.ok(skipped.every((s) => s.reason.length > 0))
+    for (const strictRun of [() => api.fetchContent({ ...options, strict: true }), async () => { for await (const _ of api.pages({ ...options, strict: true })); }]) {
+      await assert.rejects(
+        withAws(goodKeys, strictRun),
+        (e) => e.code === 'VALIDATION' && /invalid item 'bench-0'/.test(e.message) && /field 'slug'/.test(e.message) && /strict: false/.test(e.message),
+      )
+    }
+  } finally {
+    api10.stop()
   }
 })

@@ -1,6 +1,6 @@
 // The helpers in real site builds: an Astro site through contentLoader, an Eleventy site
 // through the plugin and a data file. The sites' npm packages are those installed for
-// tests/sites (scripts/install-test-deps); the package is linked in as installed.
+// tests/sites (scripts/install-test-deps); the package is copied in as installed.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { cpSync, mkdirSync, readdirSync, readFileSync, symlinkSync, existsSync, writeFileSync } from 'node:fs'
@@ -32,7 +32,14 @@ function site(name, modulesFrom) {
   for (const entry of readdirSync(from)) {
     if (!['.astro', '.vite', '.cache'].includes(entry)) symlinkSync(join(from, entry), join(modules, entry))
   }
-  symlinkSync(pkg, join(modules, '@content-platform', 'fetch'))
+  // The package is copied in, as npm installs it, so that its own imports (astro/zod) resolve
+  // from the site's node_modules.
+  const files = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')).files
+  for (const entry of readdirSync(pkg)) {
+    if (entry === 'package.json' || files.some((f) => entry === f || (f.startsWith('*') && entry.endsWith(f.slice(1))))) {
+      cpSync(join(pkg, entry), join(modules, '@content-platform', 'fetch', entry), { recursive: true })
+    }
+  }
   return dir
 }
 
@@ -52,6 +59,14 @@ test('Astro builds through contentLoader, and a second build syncs incrementally
   const article = expected.find((i) => i.content_type === 'article' && i.body)
   assert.ok(article, 'the demo has an article with a body')
   assert.match(log, /article: full sync/)
+  // The loader's schema is the model's zod schema (with Astro's zod): an item passes, a
+  // broken one does not.
+  const check = `import { contentLoader } from '@content-platform/fetch/astro'
+    const { schema } = contentLoader({ type: 'article' })
+    const item = JSON.parse(process.env.ITEM)
+    console.log(JSON.stringify([schema.safeParse(item).success, schema.safeParse({ ...item, content_type: 'post' }).success, schema.safeParse({ ...item, id: undefined }).success]))`
+  const verdicts = execFileSync(process.execPath, ['--input-type=module', '-e', check], { cwd: dir, env: { ...process.env, ITEM: JSON.stringify(article) }, encoding: 'utf8' })
+  assert.deepEqual(JSON.parse(verdicts), [true, false, false])
   const again = build(dir, 'astro', ['build'])
   assert.match(again, /article: incremental sync, 0 changed, 0 removed/)
 
