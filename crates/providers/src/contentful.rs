@@ -66,7 +66,8 @@ const TOPIC_HEADER: &str = "x-contentful-topic";
 const SIGNATURE_HEADER: &str = "x-contentful-signature";
 const SIGNED_HEADERS_HEADER: &str = "x-contentful-signed-headers";
 const TIMESTAMP_HEADER: &str = "x-contentful-timestamp";
-const EVENTS: &[&str] = &[
+/// The webhook topics this adapter handles, as `X-Contentful-Topic` names them.
+pub const EVENTS: &[&str] = &[
     "ContentManagement.Entry.publish",
     "ContentManagement.Entry.unpublish",
     "ContentManagement.Entry.archive",

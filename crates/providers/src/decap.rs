@@ -18,6 +18,9 @@ use crate::{
 /// The registry name.
 pub const NAME: &str = "decap";
 
+/// The GitHub webhook events this adapter handles.
+pub const EVENTS: &[&str] = &["push"];
+
 /// The Decap adapter.
 #[derive(Debug)]
 pub struct DecapAdapter {
@@ -64,7 +67,7 @@ impl ProviderAdapter for DecapAdapter {
     }
 
     fn events(&self) -> &'static [&'static str] {
-        &["push"]
+        EVENTS
     }
 
     async fn verify(&self, request: &WebhookRequest<'_>) -> Result<(), SignatureError> {

@@ -34,7 +34,8 @@ use crate::{ProviderAdapter, WebhookRequest};
 const NAME: &str = "foxy";
 const SIGNATURE_HEADER: &str = "Foxy-Webhook-Signature";
 const EVENT_HEADER: &str = "foxy-webhook-event";
-const EVENTS: &[&str] = &["transaction/created"];
+/// The webhook events this adapter acts on.
+pub const EVENTS: &[&str] = &["transaction/created"];
 /// Transaction statuses of sales that did not happen.
 const UNSOLD_STATUSES: &[&str] = &["declined", "rejected", "voided", "refunded"];
 

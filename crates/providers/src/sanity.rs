@@ -43,7 +43,8 @@ use crate::{ProviderAdapter, WebhookRequest};
 const NAME: &str = "sanity";
 const SIGNATURE_HEADER: &str = "sanity-webhook-signature";
 const OPERATION_HEADER: &str = "sanity-operation";
-const EVENTS: &[&str] = &["create", "update", "delete"];
+/// The document operations this adapter handles (a webhook's trigger).
+pub const EVENTS: &[&str] = &["create", "update", "delete"];
 const DEFAULT_TYPES: &[(&str, ContentType)] = &[
     ("post", ContentType::Article),
     ("article", ContentType::Article),

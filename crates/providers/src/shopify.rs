@@ -37,7 +37,8 @@ const SHOP_HEADER: &str = "X-Shopify-Shop-Domain";
 /// When Shopify says the event happened; deletes carry no timestamp of their own.
 const TRIGGERED_AT_HEADER: &str = "X-Shopify-Triggered-At";
 
-const EVENTS: &[&str] = &[
+/// The webhook topics this adapter handles, as `X-Shopify-Topic` names them.
+pub const EVENTS: &[&str] = &[
     "products/create",
     "products/update",
     "products/delete",

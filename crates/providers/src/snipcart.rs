@@ -39,7 +39,8 @@ use crate::{ProviderAdapter, WebhookRequest};
 
 const NAME: &str = "snipcart";
 const TOKEN_HEADER: &str = "X-Snipcart-RequestToken";
-const EVENTS: &[&str] = &["order.completed", "order.status.changed"];
+/// The webhook events this adapter acts on.
+pub const EVENTS: &[&str] = &["order.completed", "order.status.changed"];
 
 /// The Snipcart adapter.
 #[derive(Debug)]
