@@ -6,7 +6,8 @@
 #   bench/site-build.sh [N] [ENGINE...]     N defaults to 10000; engines to next astro eleventy
 #
 # Needs the test sites' packages (scripts/install-test-deps). CONTENT_FETCH=path picks the
-# content-fetch binary (default: a debug build of this tree); KEEP=1 keeps the work folder.
+# content-fetch binary (default: a debug build of this tree); KEEP=1 keeps the work folder;
+# LOADERS=generated skips the hand-written builds (to time another binary's helpers).
 # Prints per build: wall seconds, the peak RSS summed over the build's processes (sampled
 # every 0.2 s) and the largest single process's peak RSS (/usr/bin/time -v).
 set -euo pipefail
@@ -101,6 +102,7 @@ for engine in "${engines[@]}"; do
   printf '%-9s %-12s %8s %15s %18s\n' "$engine" generated "$wall" "$tree" "$proc"
   generated=$wall
 
+  [ "${LOADERS:-}" != generated ] || continue
   cp -r "$repo/bench/sites/$engine/." "$site/"
   if [ "$engine" = eleventy ]; then
     mkdir -p "$site/data" && mv "$site/_data/fetched/"*.json "$site/data/"
