@@ -1,13 +1,16 @@
 //! `stack-compose`: choose, check, price and start one client's stack.
 //!
 //! Exit codes: 0 success; 1 a refused request (unknown or incompatible choice, cost input out
-//! of range, an occupied output folder); 2 a usage error (clap).
+//! of range, an occupied output folder, a webhook registration that failed or was refused);
+//! 2 a usage error (clap).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use compose::{Catalog, CostInputs, Kind, NewStack};
+
+mod register;
 
 /// The composition factory: a CMS, a shop and a generator for one client's stack.
 #[derive(Debug, Parser)]
@@ -37,6 +40,11 @@ enum Command {
     New(New),
     /// The known CMSes, commerce providers and engines.
     List,
+    /// Register the stack's webhook at a provider through its management API, or print the
+    /// dashboard steps for Snipcart and Foxy. Existing subscriptions to the same URL are left
+    /// alone. The API token comes from the provider's environment variable (GITHUB_TOKEN,
+    /// SHOPIFY_ADMIN_TOKEN, SANITY_API_TOKEN, CONTENTFUL_MANAGEMENT_TOKEN), never a flag.
+    Register(register::Register),
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +139,7 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 fn run(cli: &Cli) -> anyhow::Result<()> {
     let catalog = Catalog::embedded()?;
     match &cli.command {
+        Command::Register(r) => return register::run(r, cli.json),
         Command::Check(t) => {
             let answer = catalog.check(&t.cms, &t.commerce, &t.ssg)?;
             if cli.json {

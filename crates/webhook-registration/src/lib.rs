@@ -166,6 +166,15 @@ pub enum Status {
     AlreadyPresent,
 }
 
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(match self {
+            Status::Created => "created",
+            Status::AlreadyPresent => "already present",
+        })
+    }
+}
+
 /// One subscription at the provider and what registration did with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Outcome {
