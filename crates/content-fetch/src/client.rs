@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::{StatusCode, Url};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use unified_content::api::{ContentEnvelope, ContentPage, ContentQuery, ErrorBody, MAX_PAGE_BYTES};
 
 use crate::aws::{AwsAccess, error_chain, sign_get};
@@ -118,7 +118,7 @@ pub(crate) struct Stats {
 #[derive(Debug)]
 pub(crate) struct RawPage {
     pub(crate) url: Url,
-    pub(crate) items: Vec<Value>,
+    pub(crate) items: Vec<Box<RawValue>>,
     pub(crate) next_cursor: Option<String>,
 }
 
@@ -187,12 +187,12 @@ impl ContentClient {
     pub(crate) async fn page(
         &self,
         query: &ContentQuery,
-        check: impl Fn(&ContentPage<Value>) -> Result<(), String>,
+        check: impl Fn(&ContentPage<Box<RawValue>>) -> Result<(), String>,
     ) -> Result<RawPage, FetchError> {
         let url = content_url(&self.endpoint, query);
         let page = self
             .request(&url, |body| {
-                let page = serde_json::from_slice::<ContentPage<Value>>(body).map_err(|e| {
+                let page = serde_json::from_slice::<ContentPage<Box<RawValue>>>(body).map_err(|e| {
                     (
                         Some(json_error_offset(body, &e)),
                         format!("not a content page ({e}); expected {{\"items\": [...], \"count\": n, \"next_cursor\": ...}}"),
@@ -226,7 +226,7 @@ impl ContentClient {
     }
 
     /// `GET /content/{id}`: the raw item, or `None` on 404.
-    pub(crate) async fn item(&self, id: &str) -> Result<Option<(Url, Value)>, FetchError> {
+    pub(crate) async fn item(&self, id: &str) -> Result<Option<(Url, Box<RawValue>)>, FetchError> {
         // URL parsers and SigV4 path normalization resolve these segments, even encoded
         // (`%2E`), so no request can name them.
         if id == "." || id == ".." {
@@ -237,7 +237,7 @@ impl ContentClient {
         let url = item_url(&self.endpoint, id);
         let envelope = self
             .request(&url, |body| {
-                serde_json::from_slice::<ContentEnvelope<Value>>(body).map_err(|e| {
+                serde_json::from_slice::<ContentEnvelope<Box<RawValue>>>(body).map_err(|e| {
                     (
                         Some(json_error_offset(body, &e)),
                         format!("not a content envelope ({e}); expected {{\"content\": {{...}}}}"),
@@ -504,10 +504,10 @@ mod tests {
     #[test]
     fn json_offsets_point_at_the_fault() {
         let body = b"{\"items\": [1,\n oops]}";
-        let e = serde_json::from_slice::<Value>(body).unwrap_err();
+        let e = serde_json::from_slice::<serde_json::Value>(body).unwrap_err();
         assert_eq!(json_error_offset(body, &e), 15);
         let truncated = b"{\"items\": [";
-        let e = serde_json::from_slice::<Value>(truncated).unwrap_err();
+        let e = serde_json::from_slice::<serde_json::Value>(truncated).unwrap_err();
         assert_eq!(json_error_offset(truncated, &e), truncated.len());
     }
 }

@@ -9,10 +9,10 @@ use tokio::task::JoinSet;
 use unified_content::{ContentType, UnifiedContent};
 
 use crate::error::FetchError;
-use crate::fetch::{FetchOptions, FetchedPage, PageStream, SourceKind, build_page};
+use crate::fetch::{FetchOptions, FetchedPage, PageStream, SourceKind, build_page, check_model};
 use crate::snapshot::{self, SnapshotHeader};
 
-/// Items per page read from a snapshot: small, as each is held as JSON for its checks.
+/// Items per page read from a snapshot: a few pages in flight hold little memory.
 const PAGE_ITEMS: usize = 250;
 
 type Sender = mpsc::Sender<Result<FetchedPage, FetchError>>;
@@ -184,12 +184,9 @@ impl Pager {
         last: bool,
         items: Vec<UnifiedContent>,
     ) -> Result<(), FetchError> {
-        let raw = items
-            .into_iter()
-            .map(|i| serde_json::to_value(i).expect("unified content always serializes"))
-            .collect();
         let origin = self.path.display().to_string();
-        let page = build_page(content_type, index, last, raw, &self.options, &origin);
+        let checked = items.into_iter().map(check_model);
+        let page = build_page(content_type, index, last, checked, &self.options, &origin);
         let failed = page.is_err();
         if self.tx.blocking_send(page).is_err() || failed {
             self.stopped = true;

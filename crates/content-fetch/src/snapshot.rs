@@ -368,6 +368,26 @@ impl Snapshot {
     }
 }
 
+/// The header of the snapshot at `path` (format and schema checked), read without its
+/// items: a run checks the rest as it streams them.
+pub(crate) fn header(path: &Path) -> Result<SnapshotHeader, FetchError> {
+    let mut header = None;
+    let read = stream(
+        path,
+        &mut |h| {
+            header = Some(h.clone());
+            // Stops the read: nothing past the header is wanted here.
+            Err(FetchError::snapshot(path, "read up to its header"))
+        },
+        &mut |_| Ok(()),
+    );
+    match (header, read) {
+        (Some(header), _) => Ok(header),
+        (None, Err(e)) => Err(e),
+        (None, Ok(header)) => Ok(header),
+    }
+}
+
 /// Reads the snapshot at `path` as a stream, with every check of [`Snapshot::read`]:
 /// `on_header` sees the header first, `on_item` each item once checked. The count and overall
 /// digest are checked last, so what was read is complete only once this returns `Ok`.

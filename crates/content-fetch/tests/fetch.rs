@@ -436,10 +436,13 @@ async fn a_pulled_snapshot_gives_identical_results_offline() {
         online.fetch_all(&articles()).await.unwrap().items
     );
 
-    // An edited file is refused.
+    // An edited file is refused, before any page and by a lookup.
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.replace("Title of page-home", "Edited")).unwrap();
-    let err = ContentSource::snapshot(&path).unwrap_err();
+    let edited = ContentSource::snapshot(&path).unwrap();
+    let err = edited.get("page-home").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Snapshot);
+    let err = edited.pages(&FetchOptions::default()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Snapshot);
     assert!(err.to_string().contains("page-home"), "{err}");
 }
@@ -900,10 +903,13 @@ async fn snapshots_in_the_earlier_pretty_layout_still_read_as_a_stream() {
     assert_eq!(all.items.len(), 600);
     assert_eq!(all.summary.items.get(&ContentType::Product), Some(&0));
 
-    // Cut short, the file is refused when opened, before any page.
+    // Cut short, the file is refused before any page.
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, &text[..text.len() / 2]).unwrap();
-    let err = ContentSource::snapshot(&path).unwrap_err();
+    let err = ContentSource::snapshot(&path)
+        .unwrap()
+        .pages(&FetchOptions::default())
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Snapshot);
 }
 
