@@ -199,8 +199,8 @@ impl<'a> Writer<'a> {
                     entry.extension
                 );
                 if !(kept && self.files.keep(&rel)?) {
-                    let ctx = self.context(&key, &slug, &mut ctx, &mut synced_until)?;
-                    let text = templates.render(entry.template, ctx, Some(&key_id))?;
+                    let item = self.context(&key, &slug, &mut ctx, &mut synced_until)?;
+                    let text = item.render(templates, entry.template, &key_id)?;
                     self.files.put(&rel, text.as_bytes())?;
                 }
             }
@@ -224,8 +224,8 @@ impl<'a> Writer<'a> {
                     (List::Kept, _) => None,
                     (_, Some(bytes)) => Some(bytes),
                     (_, None) => {
-                        let ctx = self.context(&key, &slug, &mut ctx, &mut synced_until)?;
-                        let text = templates.render(template, ctx, Some(&key_id))?;
+                        let item = self.context(&key, &slug, &mut ctx, &mut synced_until)?;
+                        let text = item.render(templates, template, &key_id)?;
                         Some(text.trim_end().as_bytes().to_vec())
                     }
                 };
@@ -281,9 +281,9 @@ impl<'a> Writer<'a> {
         &mut self,
         key: &Key,
         slug: &str,
-        ctx: &'c mut Option<Ctx>,
+        ctx: &'c mut Option<ItemContext>,
         synced_until: &mut Option<Timestamp>,
-    ) -> Result<&'c Ctx, WriteError> {
+    ) -> Result<&'c mut ItemContext, WriteError> {
         if ctx.is_none() {
             let (raw, path) = self.read_item(key)?;
             let mut value: serde_json::Value =
@@ -316,9 +316,13 @@ impl<'a> Writer<'a> {
             }
             value["slug"] = serde_json::Value::String(slug.to_string());
             make_js_safe(&mut value);
-            *ctx = Some(context(key.content_type, Ctx::from(Serde(&value))));
+            *ctx = Some(ItemContext {
+                content_type: key.content_type,
+                value,
+                ctx: None,
+            });
         }
-        Ok(ctx.as_ref().expect("built above"))
+        Ok(ctx.as_mut().expect("built above"))
     }
 
     /// The files decided so far, and the segments the index refers to.
@@ -361,6 +365,37 @@ impl<'a> Writer<'a> {
             self.files.put(file, text.as_bytes())?;
         }
         Ok(())
+    }
+}
+
+/// One item as its templates see it: its JSON, made into a template context only for a
+/// template that is more than [`Templates::plain_json`].
+pub(crate) struct ItemContext {
+    content_type: ContentType,
+    value: serde_json::Value,
+    ctx: Option<Ctx>,
+}
+
+impl ItemContext {
+    /// Renders `template` for this item (`item_id`, for errors).
+    fn render(
+        &mut self,
+        templates: &Templates,
+        template: &str,
+        item_id: &str,
+    ) -> Result<String, WriteError> {
+        if let Some(end) = templates.plain_json(template) {
+            // The bytes of the `json` filter, without building the context's values.
+            let mut text =
+                serde_json::to_string_pretty(&self.value).expect("JSON values always serialize");
+            text.push_str(end);
+            return Ok(text);
+        }
+        let (content_type, value) = (self.content_type, &self.value);
+        let ctx = self
+            .ctx
+            .get_or_insert_with(|| context(content_type, Ctx::from(Serde(value))));
+        templates.render(template, ctx, Some(item_id))
     }
 }
 

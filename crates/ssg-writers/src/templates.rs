@@ -89,6 +89,17 @@ impl Templates {
         &self.digest
     }
 
+    /// For a template that is only `{{ item | json }}` (the built-in entry and list item
+    /// templates, or an override written the same), what follows the JSON: a renderer can
+    /// then write `item` with [`serde_json::to_string_pretty`], the filter's own bytes.
+    pub(crate) fn plain_json(&self, name: &str) -> Option<&'static str> {
+        match self.env.get_template(name).ok()?.source() {
+            "{{ item | json }}" => Some(""),
+            "{{ item | json }}\n" => Some("\n"),
+            _ => None,
+        }
+    }
+
     /// Renders `name` with `ctx`.
     pub(crate) fn render(
         &self,
