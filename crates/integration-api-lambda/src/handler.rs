@@ -26,20 +26,12 @@ pub const EVENTS_PUBLISHED: &str = "EventsPublished";
 /// Outbox events still unsent 30 s after their delivery, measured by each scheduled sweep.
 pub const OUTBOX_BACKLOG: &str = "OutboxBacklog";
 
-/// The event of an EventBridge schedule rule, as Lambda receives it.
-#[derive(Debug, Deserialize)]
-struct ScheduledEvent {
-    source: String,
-    #[serde(rename = "detail-type")]
-    detail_type: String,
-}
-
-impl ScheduledEvent {
-    /// Whether `payload` is an EventBridge schedule's event. Only AWS sends `aws.events`.
-    fn matches(payload: &Value) -> bool {
-        serde_json::from_value::<ScheduledEvent>(payload.clone())
-            .is_ok_and(|e| e.source == "aws.events" && e.detail_type == "Scheduled Event")
-    }
+/// Whether `payload` is the event of an EventBridge schedule rule (`"source": "aws.events"`,
+/// which only AWS sends, and `"detail-type": "Scheduled Event"`). API Gateway's requests have
+/// neither member.
+fn is_scheduled(payload: &Value) -> bool {
+    payload.get("source").and_then(Value::as_str) == Some("aws.events")
+        && payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
 }
 
 /// What a scheduled sweep did, returned as the invocation's result.
@@ -71,7 +63,7 @@ impl Handler {
     /// the scheduled sweep. Anything else is an error naming what was expected.
     pub async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
         let LambdaEvent { payload, context } = event;
-        let result = if ScheduledEvent::matches(&payload) {
+        let result = if is_scheduled(&payload) {
             self.sweep().await
         } else {
             match serde_json::from_value::<LambdaRequest>(payload) {
