@@ -348,6 +348,22 @@ async fn webhooks_print_accepted_refused_and_published_metrics() {
         "a name from the path never becomes a dimension value"
     );
 
+    // A body over the 1 MiB limit.
+    let huge = format!("{{\"title\": \"{}\"}}", "x".repeat(1024 * 1024));
+    let answer = invoke(
+        &handler,
+        webhook_event("shopify", &huge, &sign(&huge), "m-5"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer["statusCode"], 413);
+    let docs = emf_lines(&sink);
+    let (doc, _) = defining(&docs, "WebhooksRefused");
+    assert_eq!(
+        (&doc["Provider"], &doc["Reason"]),
+        (&json!("shopify"), &json!("too_large"))
+    );
+
     // A content read counts nothing and prints nothing.
     let answer = invoke(
         &handler,
