@@ -13,9 +13,7 @@ const CHUNK_BYTES: usize = 128 * 1024;
 /// An item's JSON text as JavaScript gets it: ids and integers above 2^53 as strings, as in
 /// the engines' files.
 pub(crate) fn item(item: &UnifiedContent) -> Vec<u8> {
-    let mut value = serde_json::to_value(item).unwrap_or(serde_json::Value::Null);
-    unified_content::make_js_safe(&mut value);
-    serde_json::to_vec(&value).unwrap_or_else(|_| b"null".to_vec())
+    unified_content::to_js_safe_vec(item).unwrap_or_else(|_| b"null".to_vec())
 }
 
 /// Items' JSON texts as JSON arrays of about [`CHUNK_BYTES`] each, in order, each handed to
