@@ -82,25 +82,16 @@ pub(crate) fn subfolder(path: &std::path::Path, engine: Option<&str>) -> PathBuf
     path.join(parts[given..].join("/"))
 }
 
+/// The exit code of a failure: its class ([`ErrorKind`]); anything that is neither a fetch's
+/// nor a writer's error is a usage problem.
 pub(crate) fn exit_code(e: &anyhow::Error) -> Exit {
-    if let Some(w) = e.downcast_ref::<ssg_writers::WriteError>() {
-        return match w {
-            ssg_writers::WriteError::DuplicateSlug { .. }
-            | ssg_writers::WriteError::UnsafeSlug { .. } => Exit::Validation,
-            ssg_writers::WriteError::UnknownEngine { .. }
-            | ssg_writers::WriteError::MarkdownUnsupported { .. }
-            | ssg_writers::WriteError::OutputFolder { .. } => Exit::Usage,
-            _ => Exit::Output,
-        };
-    }
-    match e.downcast_ref::<FetchError>().map(FetchError::kind) {
-        Some(ErrorKind::Auth) => Exit::Auth,
-        Some(ErrorKind::Network) => Exit::Network,
-        Some(ErrorKind::Validation) => Exit::Validation,
-        Some(ErrorKind::Snapshot) => Exit::Output,
-        // Config, and anything this build does not know yet, is a usage problem.
-        _ => Exit::Usage,
-    }
+    let kind = match e.downcast_ref::<ssg_writers::WriteError>() {
+        Some(w) => ErrorKind::of_write(w),
+        None => e
+            .downcast_ref::<FetchError>()
+            .map_or(ErrorKind::Config, FetchError::kind),
+    };
+    Exit::from(kind)
 }
 
 /// Colour on stderr only on a terminal, and never with `NO_COLOR` set (no-color.org).

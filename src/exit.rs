@@ -3,6 +3,8 @@
 
 use std::process::ExitCode;
 
+use content_fetch::ErrorKind;
+
 /// The exit codes: `--help` prints them and `EXIT_CODES.md` and the README hold this table (a
 /// test checks both).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +95,21 @@ impl Exit {
             }
         }
         table
+    }
+}
+
+impl From<ErrorKind> for Exit {
+    /// The exit code of a class of failure: snapshots share the output's code.
+    fn from(kind: ErrorKind) -> Exit {
+        match kind {
+            ErrorKind::NotFound => Exit::NotFound,
+            ErrorKind::Auth => Exit::Auth,
+            ErrorKind::Network => Exit::Network,
+            ErrorKind::Validation => Exit::Validation,
+            ErrorKind::Snapshot | ErrorKind::Output => Exit::Output,
+            // Config, and any class this build does not know yet, is a usage problem.
+            _ => Exit::Usage,
+        }
     }
 }
 

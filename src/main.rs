@@ -14,7 +14,7 @@ use anyhow::Context;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use content_fetch::{
     CONFIG_FILE_NAME, ConfigFile, ContentSource, Feed, FetchError, FetchOptions, FetchSummary,
-    Request, RunError, Setting, Snapshot, SnapshotWriter, SourceKind, parse_duration,
+    Request, RunError, Setting, Snapshot, SnapshotWriter, SourceKind, parse_duration, run_engine,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -356,10 +356,14 @@ impl CommonArgs {
 
     /// The snapshot of `--from`, or the API with credentials from aws-config.
     async fn open_source(&self) -> Result<ContentSource, FetchError> {
-        let cwd = std::env::current_dir()
-            .map_err(|e| FetchError::Usage(format!("cannot read the working folder: {e}")))?;
-        self.request()?.open(&cwd).await
+        self.request()?.open(&cwd()?).await
     }
+}
+
+/// The working folder, where `content-fetch.toml` is searched from.
+fn cwd() -> Result<PathBuf, FetchError> {
+    std::env::current_dir()
+        .map_err(|e| FetchError::Usage(format!("cannot read the working folder: {e}")))
 }
 
 fn main() -> ExitCode {
@@ -409,34 +413,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let common = &cli.common;
     match &cli.command {
         None => {
-            let mut options = common.fetch_options()?;
+            let options = common.fetch_options()?;
             let mode = cli.output.run_mode();
-            let mut writer = cli.output.begin(common.strict, mode.mode)?;
+            let writer = cli.output.begin(common.strict, mode.mode)?;
             if let Some(warning) = mode.warning.as_ref().filter(|_| writer.is_some()) {
                 tracing::warn!("{warning}");
             }
-            if let Some(since) = writer.as_ref().and_then(|w| w.changes_since()) {
-                options.filters.continue_from(since);
-            }
-            let summary = consume(common, &options, true, &mut |feed| {
-                match feed {
-                    // The fallback snapshot replaces what the API sent so far: start over,
-                    // dropping the partial run (and its staging folder) before a new one.
-                    Feed::Restart => {
-                        drop(writer.take());
-                        writer = cli.output.begin(common.strict, mode.mode)?;
-                    }
-                    Feed::Page(page) => {
-                        if let Some(w) = writer.as_mut() {
-                            w.add_page(page.items)?;
-                        }
-                    }
-                }
-                Ok(())
-            })
+            let progress = Progress::new();
+            let outcome = run_engine::<anyhow::Error>(
+                &common.request()?,
+                options,
+                &cwd()?,
+                writer,
+                &mut || cli.output.begin(common.strict, mode.mode),
+                &mut |s| progress.update(s),
+            )
             .await?;
-            if let Some(w) = writer {
-                let written = w.commit()?;
+            progress.finish();
+            if let Some(written) = outcome.report {
                 eprintln!(
                     "{} items written ({}): {} files written, {} unchanged, {} removed, {} bytes",
                     written.items,
@@ -447,7 +441,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     written.bytes_written
                 );
             }
-            report(&summary, common.json)?;
+            report(&outcome.summary, common.json)?;
         }
         Some(Command::Get { id }) => {
             let source = common.open_source().await?;
@@ -462,7 +456,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Snapshot(SnapshotCommand::Pull { out })) => {
             let options = common.fetch_options()?;
             let mut snapshot = SnapshotWriter::create(out)?;
-            let mut summary = consume(common, &options, false, &mut |feed| {
+            let mut summary = consume(common, &options, &mut |feed| {
                 match feed {
                     Feed::Restart => snapshot.restart()?,
                     Feed::Page(page) => snapshot.add(page.items)?,
@@ -525,33 +519,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Streams every page of the run into `sink`, with the spinner; `--fallback-snapshot` takes
-/// over when the API stays unreachable (and `allow_fallback`). Fetch failures come back as
-/// [`FetchError`]; the sink's own errors (such as the writers') pass through untouched,
-/// keeping their exit codes.
+/// Streams every page of the run into `sink`, with the spinner, and no fallback (a snapshot
+/// is pulled from the API only). Fetch failures come back as [`FetchError`]; the sink's own
+/// errors pass through untouched, keeping their exit codes.
 async fn consume(
     common: &CommonArgs,
     options: &FetchOptions,
-    allow_fallback: bool,
     sink: &mut dyn FnMut(Feed) -> anyhow::Result<()>,
 ) -> anyhow::Result<FetchSummary> {
-    let fallback = common.request()?.fallback().filter(|_| allow_fallback);
     let source = common.open_source().await?;
     let progress = Progress::new();
     let summary = source
-        .stream_into(
-            options,
-            fallback.as_ref(),
-            &mut |s| progress.update(s),
-            sink,
-        )
+        .stream_into(options, None, &mut |s| progress.update(s), sink)
         .await
         .map_err(|e| match e {
             RunError::Fetch(f) => anyhow::Error::from(f),
             RunError::Sink(s) => s,
         })?;
-    // Warnings (such as the fallback snapshot's) were logged as they happened, in the one
-    // diagnostic format; the summary keeps them for --json.
+    // Warnings were logged as they happened, in the one diagnostic format; the summary keeps
+    // them for --json.
     progress.finish();
     Ok(summary)
 }

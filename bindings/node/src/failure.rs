@@ -13,7 +13,8 @@ use crate::options::option_hint;
 /// A failed call: the stable `code` and the message.
 #[derive(Debug)]
 pub(crate) struct Failure {
-    /// `AUTH`, `NETWORK`, `VALIDATION`, `CONFIG`, `SNAPSHOT`, `OUTPUT` or `NOT_FOUND`.
+    /// The class's [`ErrorKind::code`]: `AUTH`, `NETWORK`, `VALIDATION`, `CONFIG`,
+    /// `SNAPSHOT`, `OUTPUT` or `NOT_FOUND`.
     pub(crate) code: &'static str,
     /// The CLI's message, cause chain included once.
     pub(crate) message: String,
@@ -23,7 +24,7 @@ impl Failure {
     /// No item with that id (the CLI's exit code 1).
     pub(crate) fn not_found(id: &str) -> Failure {
         Failure {
-            code: "NOT_FOUND",
+            code: ErrorKind::NotFound.code(),
             message: format!("no item with id '{id}'"),
         }
     }
@@ -45,34 +46,21 @@ impl Failure {
 
 impl From<FetchError> for Failure {
     fn from(e: FetchError) -> Failure {
-        let code = match e.kind() {
-            ErrorKind::Auth => "AUTH",
-            ErrorKind::Network => "NETWORK",
-            ErrorKind::Validation => "VALIDATION",
-            ErrorKind::Snapshot => "SNAPSHOT",
-            // Config, and any class this build does not know yet, as the CLI's exit code 2.
-            _ => "CONFIG",
-        };
         let mut message = chain(&e);
         if let Some(setting) = e.remedy() {
             let _ = write!(message, " ({})", option_hint(setting));
         }
-        Failure { code, message }
+        Failure {
+            code: e.kind().code(),
+            message,
+        }
     }
 }
 
 impl From<WriteError> for Failure {
     fn from(e: WriteError) -> Failure {
-        // The CLI's exit codes of the writers' errors: 5, 2, else 6.
-        let code = match e {
-            WriteError::DuplicateSlug { .. } | WriteError::UnsafeSlug { .. } => "VALIDATION",
-            WriteError::UnknownEngine { .. }
-            | WriteError::MarkdownUnsupported { .. }
-            | WriteError::OutputFolder { .. } => "CONFIG",
-            _ => "OUTPUT",
-        };
         Failure {
-            code,
+            code: ErrorKind::of_write(&e).code(),
             message: chain(&e),
         }
     }

@@ -13,6 +13,8 @@ use napi::bindgen_prelude::{
 use napi::{Env, Error, Task};
 use tokio::runtime::Runtime;
 
+use content_fetch::ErrorKind;
+
 use crate::failure::Failure;
 
 /// What a finished call gives JavaScript.
@@ -73,7 +75,7 @@ fn runtime() -> Result<&'static Runtime, Failure> {
         })
         .as_ref()
         .map_err(|e| Failure {
-            code: "CONFIG",
+            code: ErrorKind::Config.code(),
             message: format!("cannot start the async runtime: {e}"),
         })
 }
@@ -81,7 +83,7 @@ fn runtime() -> Result<&'static Runtime, Failure> {
 /// The working folder, where `content-fetch.toml` is searched from.
 pub(crate) fn cwd() -> Result<PathBuf, Failure> {
     std::env::current_dir().map_err(|e| Failure {
-        code: "CONFIG",
+        code: ErrorKind::Config.code(),
         message: format!("cannot read the working folder: {e}"),
     })
 }
@@ -94,7 +96,7 @@ impl<T: ToNapiValue + TypeName + Send + 'static> Task for Job<T> {
         let outcome = match (self.work.take(), runtime()) {
             (Some(work), Ok(runtime)) => runtime.block_on(work()),
             (None, _) => Err(Failure {
-                code: "CONFIG",
+                code: ErrorKind::Config.code(),
                 message: "the call ran twice".into(),
             }),
             (_, Err(failure)) => Err(failure),

@@ -19,7 +19,7 @@ mod results;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use content_fetch::{Feed, FetchSummary, RunFeeds, Snapshot};
+use content_fetch::{ErrorKind, Feed, RunFeeds, Snapshot, run_engine};
 use napi::bindgen_prelude::{AsyncTask, Buffer};
 use napi_derive::napi;
 use ssg_writers::{Mode, SyncRun, WriteOptions};
@@ -270,42 +270,23 @@ pub fn write_engine_files(
         } else {
             Mode::Full
         };
-        let mut fetch = request.fetch_options()?;
-        let mut writer = Some(SyncRun::begin(engine, write.clone())?);
-        if let Some(since) = writer.as_ref().and_then(SyncRun::changes_since) {
-            fetch.filters.continue_from(since);
-        }
-        let source = request.open(&cwd()?).await?;
-        let summary: FetchSummary = source
-            .stream_into(
-                &fetch,
-                request.fallback().as_ref(),
-                &mut |_| {},
-                &mut |feed| {
-                    match feed {
-                        // The fallback snapshot replaces what the API sent so far: start
-                        // over, dropping the partial run before a new one, as the CLI does.
-                        Feed::Restart => {
-                            drop(writer.take());
-                            writer = Some(SyncRun::begin(engine, write.clone())?);
-                        }
-                        Feed::Page(page) => {
-                            if let Some(w) = writer.as_mut() {
-                                w.add_page(page.items)?;
-                            }
-                        }
-                    }
-                    Ok::<(), ssg_writers::WriteError>(())
-                },
-            )
-            .await
-            .map_err(Failure::from)?;
-        // A restart that could not begin a new run has already failed the call.
-        let writer = writer.ok_or_else(|| Failure {
-            code: "OUTPUT",
-            message: "the engine run was not begun again after the fallback took over".into(),
+        let fetch = request.fetch_options()?;
+        let writer = SyncRun::begin(engine, write.clone())?;
+        let outcome = run_engine::<Failure>(
+            &request,
+            fetch,
+            &cwd()?,
+            Some(writer),
+            &mut || Ok(Some(SyncRun::begin(engine, write.clone())?)),
+            &mut |_| {},
+        )
+        .await?;
+        let summary = outcome.summary;
+        // Every run begun again is a writer, so a run always ends with a report.
+        let report = outcome.report.ok_or_else(|| Failure {
+            code: ErrorKind::Output.code(),
+            message: "the engine run ended without its writer".into(),
         })?;
-        let report = writer.commit()?;
         let warnings = summary.warnings.clone();
         Ok(Done::with_warnings(
             WriteReport::new(report, &summary),
