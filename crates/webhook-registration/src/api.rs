@@ -2,7 +2,7 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::RegistrationError;
+use crate::{RegistrationError, Secret};
 
 /// Answers larger than this are refused: a webhook listing is a few kilobytes.
 const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -15,6 +15,9 @@ pub(crate) struct Api<'a> {
     pub(crate) provider: &'static str,
     pub(crate) token_variable: &'static str,
     base: String,
+    /// The token and secret, cut out of any answer quoted in an error (a provider may echo
+    /// the request).
+    redact: Vec<&'a str>,
 }
 
 impl<'a> Api<'a> {
@@ -23,12 +26,14 @@ impl<'a> Api<'a> {
         provider: &'static str,
         token_variable: &'static str,
         base: &str,
+        secrets: &[&'a Secret],
     ) -> Self {
         Api {
             client,
             provider,
             token_variable,
             base: base.trim_end_matches('/').to_string(),
+            redact: secrets.iter().map(|s| s.expose()).collect(),
         }
     }
 
@@ -79,12 +84,11 @@ impl<'a> Api<'a> {
             return Ok(None);
         }
         if !status.is_success() {
-            let text = String::from_utf8_lossy(&body);
             return Err(RegistrationError::Status {
                 provider: self.provider,
                 status: status.as_u16(),
                 url,
-                body: text.chars().take(QUOTED_BODY_CHARS).collect(),
+                body: quote(&body, &self.redact),
             });
         }
         serde_json::from_slice(&body)
@@ -106,5 +110,33 @@ impl<'a> Api<'a> {
             url: url.to_string(),
             source,
         }
+    }
+}
+
+/// The start of an error answer, with every secret in `redact` replaced.
+fn quote(body: &[u8], redact: &[&str]) -> String {
+    let mut text = String::from_utf8_lossy(body).into_owned();
+    for secret in redact.iter().filter(|s| !s.is_empty()) {
+        text = text.replace(secret, "[redacted]");
+    }
+    text.chars().take(QUOTED_BODY_CHARS).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_answers_never_carry_a_secret() {
+        let body =
+            br#"{"message":"invalid config","config":{"secret":"s3cret"},"token":"t0k3n-value"}"#;
+        assert_eq!(
+            quote(body, &["s3cret", "t0k3n-value", ""]),
+            r#"{"message":"invalid config","config":{"secret":"[redacted]"},"token":"[redacted]"}"#
+        );
+        assert_eq!(
+            quote("é".repeat(400).as_bytes(), &[]).chars().count(),
+            QUOTED_BODY_CHARS
+        );
     }
 }

@@ -66,6 +66,7 @@ pub(crate) async fn register(
         provider,
         "CONTENTFUL_MANAGEMENT_TOKEN",
         &registration.base_or(DEFAULT_BASE),
+        &[token, secret],
     );
     let topics: Vec<&str> = providers::contentful::EVENTS
         .iter()

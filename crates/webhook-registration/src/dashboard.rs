@@ -17,8 +17,8 @@ pub(crate) fn instructions(provider: Provider, webhook_url: &Url) -> Option<Stri
                 "Snipcart: set the webhook in the Snipcart dashboard (https://app.snipcart.com).\n\
                  1. Open Account (top right) → Store configurations → Webhooks.\n\
                  2. Paste this URL as the webhook URL and save:\n   {webhook_url}\n\
-                 3. Snipcart sends every event to that one URL; the integration API acts on\n   \
-                    {events} and acknowledges the others.\n\
+                 3. Snipcart sends every event to that one URL. The integration API acts on\n   \
+                    these: {events}; it acknowledges the others.\n\
                  4. Snipcart signs nothing: each delivery's X-Snipcart-RequestToken is confirmed\n   \
                     with your secret API key. Create one under Account → API keys → Secret API\n   \
                     keys and store it as secret_api_key in the stack's snipcart secret\n   \
@@ -39,7 +39,8 @@ pub(crate) fn instructions(provider: Provider, webhook_url: &Url) -> Option<Stri
                  5. Encryption key: the value of the stack's foxy secret webhook_secret\n   \
                     (FOXY_WEBHOOK_SECRET when running locally); Foxy signs each delivery with it\n   \
                     in Foxy-Webhook-Signature.\n\
-                 6. Save. The integration API acts on {events} and acknowledges the other events.\n"
+                 6. Save. The integration API acts on these events: {events}; it acknowledges\n   \
+                    the others.\n"
             );
         }
         _ => return None,

@@ -43,6 +43,7 @@ pub(crate) async fn register(
         provider,
         "GITHUB_TOKEN",
         &registration.base_or(DEFAULT_BASE),
+        &[token, secret],
     );
     let hooks_url = api.url(&format!("/repos/{owner}/{repo}/hooks"));
     let request = |method: reqwest::Method, url: &str| {

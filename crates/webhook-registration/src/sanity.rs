@@ -52,6 +52,7 @@ pub(crate) async fn register(
         provider,
         "SANITY_API_TOKEN",
         &registration.base_or(DEFAULT_BASE),
+        &[token, secret],
     );
     let hooks_url = api.url(&format!("/{HOOKS_API}/hooks/projects/{project}"));
     let operations = providers::sanity::EVENTS;

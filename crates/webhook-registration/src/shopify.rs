@@ -113,6 +113,7 @@ pub(crate) async fn register(
         provider,
         "SHOPIFY_ADMIN_TOKEN",
         &registration.base_or(&format!("https://{host}")),
+        &[token],
     );
     let url = api.url(&format!("/admin/api/{version}/graphql.json"));
     let graphql = Graphql {
