@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use emf_metrics::{Metrics, Unit};
 use integration_api::WebhookOutcome;
@@ -64,7 +65,7 @@ impl Handler {
     pub async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
         let LambdaEvent { payload, context } = event;
         let result = if is_scheduled(&payload) {
-            self.sweep().await
+            self.sweep(context.deadline).await
         } else {
             match serde_json::from_value::<LambdaRequest>(payload) {
                 Ok(request) => self.http(LambdaEvent::new(request, context)).await,
@@ -100,8 +101,22 @@ impl Handler {
         Ok(serde_json::to_value(response)?)
     }
 
-    async fn sweep(&self) -> Result<Value, Error> {
-        let swept = self.app.ingest.sweep(SWEEP_GRACE).await;
+    /// Sweeps until done or until [`SWEEP_MARGIN`] before the invocation's deadline (in ms
+    /// since the epoch; 0 when unknown): events published but not yet marked sent when it is
+    /// cut go out again next time, which consumers de-duplicate.
+    async fn sweep(&self, deadline: u64) -> Result<Value, Error> {
+        let sweep = self.app.ingest.sweep(SWEEP_GRACE);
+        let swept = match time_left(deadline) {
+            None => sweep.await,
+            Some(budget) => match tokio::time::timeout(budget, sweep).await {
+                Ok(swept) => swept,
+                Err(_) => {
+                    tracing::warn!("outbox sweep cut short by the invocation's deadline");
+                    let published = self.app.published.load(Ordering::Relaxed);
+                    Ok(usize::try_from(published).unwrap_or(usize::MAX))
+                }
+            },
+        };
         // Measured after the sweep, and also when it failed: that is when it grows.
         let backlog = self.app.ingest.outbox_backlog(SWEEP_GRACE).await;
         if let Ok(backlog) = &backlog {
@@ -113,6 +128,26 @@ impl Handler {
         tracing::info!(published, backlog, "outbox swept");
         Ok(serde_json::to_value(SweepReport { published, backlog })?)
     }
+}
+
+/// What a sweep leaves of the invocation's time: enough to count the backlog and write the
+/// metrics, which an invocation cut by its timeout loses.
+pub const SWEEP_MARGIN: Duration = Duration::from_secs(3);
+
+/// The time the sweep may take before the deadline (ms since the epoch), or `None` when the
+/// deadline is unknown (0).
+fn time_left(deadline: u64) -> Option<Duration> {
+    if deadline == 0 {
+        return None;
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Some(
+        Duration::from_millis(deadline)
+            .saturating_sub(now)
+            .saturating_sub(SWEEP_MARGIN),
+    )
 }
 
 fn record(metrics: &Metrics, outcome: &WebhookOutcome) {

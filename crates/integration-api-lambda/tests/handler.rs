@@ -433,6 +433,23 @@ async fn the_scheduled_event_publishes_unsent_outbox_events_and_prints_the_backl
 
     let (handler, sink) = handler(app.clone());
     let scheduled: Value = serde_json::from_str(&data("tests/data/scheduled_event.json")).unwrap();
+
+    // An invocation with no time left (its deadline within the margin) publishes nothing and
+    // still reports the backlog before it ends.
+    let mut hurried = Context::default();
+    hurried.deadline = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        + 1_000;
+    let answer = handler
+        .invoke(LambdaEvent::new(scheduled.clone(), hurried))
+        .await
+        .unwrap();
+    assert_eq!(answer, json!({"published": 0, "backlog": 2}));
+    let docs = emf_lines(&sink);
+    assert_eq!(docs.len(), 1, "{docs:#?}");
+    assert_eq!(docs[0]["OutboxBacklog"], 2.0);
     let answer = invoke(&handler, scheduled.clone()).await.unwrap();
     assert_eq!(
         serde_json::from_value::<SweepReport>(answer).unwrap(),
