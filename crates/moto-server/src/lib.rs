@@ -8,6 +8,13 @@
 //!
 //! The Python interpreter is `CONTENT_TEST_PYTHON` (set by `scripts/test`), else the
 //! workspace's `.venv/bin/python`.
+//!
+//! [`FaultProxy`] stands in front of a server and answers chosen DynamoDB requests with the
+//! throttling and conflict errors moto never sends.
+
+mod fault;
+
+pub use fault::{Fault, FaultProxy};
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -180,18 +187,7 @@ impl MotoServer {
     /// Configuration for any aws-sdk-rust client: this endpoint, [`REGION`] and the test
     /// credentials, whatever the environment says.
     pub async fn sdk_config(&self) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(REGION))
-            .credentials_provider(Credentials::new(
-                ACCESS_KEY_ID,
-                SECRET_ACCESS_KEY,
-                None,
-                None,
-                "moto-server",
-            ))
-            .endpoint_url(&self.endpoint)
-            .load()
-            .await
+        sdk_config(&self.endpoint).await
     }
 
     /// The environment a child process (a binary under test) needs to reach this server through
@@ -268,6 +264,23 @@ impl Drop for MotoServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Configuration for `endpoint` with [`REGION`] and the test credentials, whatever the
+/// environment says.
+async fn sdk_config(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new(
+            ACCESS_KEY_ID,
+            SECRET_ACCESS_KEY,
+            None,
+            None,
+            "moto-server",
+        ))
+        .endpoint_url(endpoint)
+        .load()
+        .await
 }
 
 fn python() -> PathBuf {

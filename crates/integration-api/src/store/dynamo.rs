@@ -39,6 +39,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConsumedCapacity, Delete, Put as PutRow, PutRequest, ReturnConsumedCapacity,
@@ -63,6 +64,12 @@ pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 pub const RECORD_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
 /// How often a group of writes is read and decided again after a concurrent writer won.
 const MAX_CONFLICT_RETRIES: u32 = 64;
+/// How often `BatchWriteItem` is sent again with the rows it left unprocessed.
+const MAX_UNPROCESSED_ATTEMPTS: u32 = 8;
+/// The attempts the SDK makes of each call (standard retry mode): throttling
+/// (`ProvisionedThroughputExceededException`, `ThrottlingException`, ...) and transient errors
+/// are sent again with exponential backoff and jitter, and a retry quota stops retry storms.
+pub const SDK_MAX_ATTEMPTS: u32 = 5;
 
 const PK: &str = "content_id";
 const SK: &str = "content_type_provider";
@@ -96,7 +103,21 @@ pub struct DynamoStore {
 
 impl DynamoStore {
     /// The store of `client_id`'s content in `table`, through an SDK client built once.
+    ///
+    /// The store's calls use the SDK's standard retry mode with [`SDK_MAX_ATTEMPTS`] attempts,
+    /// whatever `client` was built with, so that throttling is retried the same way in the
+    /// Lambda, in `serve` and in tests; the client's backoff bounds are kept.
     pub fn new(client: Client, table: impl Into<String>, client_id: impl Into<String>) -> Self {
+        let config = client.config();
+        let retry = config
+            .retry_config()
+            .cloned()
+            .unwrap_or_else(RetryConfig::standard);
+        let retry = RetryConfig::standard()
+            .with_max_attempts(SDK_MAX_ATTEMPTS)
+            .with_initial_backoff(retry.initial_backoff())
+            .with_max_backoff(retry.max_backoff());
+        let client = Client::from_conf(config.to_builder().retry_config(retry).build());
         DynamoStore {
             client,
             table: table.into(),
@@ -166,7 +187,7 @@ impl DynamoStore {
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await
-                .map_err(|e| backend("read item", e))?;
+                .map_err(|e| throttled_or_backend("read item", pk, e))?;
             self.count(
                 |u| u.queries += 1,
                 &out.consumed_capacity().into_iter().collect::<Vec<_>>(),
@@ -197,6 +218,22 @@ where
         operation,
         source: Box::new(error),
     }
+}
+
+/// A failed call of a delivery's write path: [`StoreError::Busy`] naming `item` (and a log line
+/// naming it) when DynamoDB was still throttling after the SDK's retries, else a backend error.
+fn throttled_or_backend<E>(operation: &'static str, item: &str, error: SdkError<E>) -> StoreError
+where
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+{
+    if throttled(error.code()) {
+        tracing::warn!(item = %item, operation, "DynamoDB throttled the request after every retry");
+        return StoreError::Busy {
+            id: item.to_string(),
+            source: Box::new(error),
+        };
+    }
+    backend(operation, error)
 }
 
 fn throttled(code: Option<&str>) -> bool {
@@ -301,7 +338,9 @@ impl ContentStore for DynamoStore {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
-            .map_err(|e| backend("look up delivery id", e))?;
+            .map_err(|e| {
+                throttled_or_backend("look up delivery id", &format!("delivery {delivery_id}"), e)
+            })?;
         self.count(
             |u| u.get_items += 1,
             &out.consumed_capacity().into_iter().collect::<Vec<_>>(),
@@ -355,7 +394,8 @@ impl ContentStore for DynamoStore {
                 actions.push(TransactWriteItem::builder().put(record).build());
                 ids.push(format!("delivery {id}"));
             }
-            self.write_lookups(group.lookups).await?;
+            let first = ids.first().cloned().unwrap_or_default();
+            self.write_lookups(group.lookups, &first).await?;
             match self.transact(actions, &ids).await? {
                 Committed::Yes => {
                     outcomes.extend(plan.into_outcomes());
@@ -557,7 +597,11 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(row).build())
     }
 
-    async fn write_lookups(&self, mut lookups: Vec<WriteRequest>) -> Result<(), StoreError> {
+    async fn write_lookups(
+        &self,
+        mut lookups: Vec<WriteRequest>,
+        item: &str,
+    ) -> Result<(), StoreError> {
         while !lookups.is_empty() {
             let batch: Vec<WriteRequest> = lookups.drain(..lookups.len().min(25)).collect();
             let mut pending = HashMap::from([(self.table.clone(), batch)]);
@@ -570,7 +614,7 @@ impl DynamoStore {
                     .return_consumed_capacity(ReturnConsumedCapacity::Total)
                     .send()
                     .await
-                    .map_err(|e| backend("write lookup rows", e))?;
+                    .map_err(|e| throttled_or_backend("write lookup rows", item, e))?;
                 self.count(
                     |u| u.batch_writes += 1,
                     &out.consumed_capacity().iter().collect::<Vec<_>>(),
@@ -579,6 +623,14 @@ impl DynamoStore {
                 pending = out.unprocessed_items().cloned().unwrap_or_default();
                 pending.retain(|_, requests| !requests.is_empty());
                 attempt += 1;
+                if !pending.is_empty() && attempt >= MAX_UNPROCESSED_ATTEMPTS {
+                    // DynamoDB keeps handing the rows back: it is throttling this table.
+                    tracing::warn!(item = %item, "DynamoDB left lookup rows unprocessed after every retry");
+                    return Err(StoreError::Busy {
+                        id: item.to_string(),
+                        source: "BatchWriteItem left items unprocessed".into(),
+                    });
+                }
                 if !pending.is_empty() {
                     tokio::time::sleep(Duration::from_millis(10u64 << attempt.min(6))).await;
                 }

@@ -1,6 +1,8 @@
 //! Shared test parts: a real HMAC-signed test adapter and an app wired to an in-memory store.
 #![allow(dead_code)]
 
+pub mod aws;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;

@@ -1,0 +1,40 @@
+//! The template's tables and topic on moto (or a proxy in front of it), created by the
+//! deploy-template crate from `deploy/template.yaml`, so that tests run against exactly what
+//! the template deploys.
+
+use deploy_template::{Provisioned, Template};
+
+/// The template's logical id of the content cache table.
+pub const CONTENT_TABLE: &str = "ContentTable";
+/// The template's logical id of the content events topic.
+pub const EVENTS_TOPIC: &str = "ContentEventsTopic";
+
+/// Creates every table and topic of the shipped template, named `<prefix>-<LogicalId>`;
+/// existing ones are reused.
+pub async fn provision(
+    dynamo: &aws_sdk_dynamodb::Client,
+    sns: &aws_sdk_sns::Client,
+    prefix: &str,
+) -> Provisioned {
+    let template = Template::shipped().expect("the shipped template reads");
+    deploy_template::provision(&template, dynamo, sns, prefix)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "provisioning {prefix}: {e}: {:?}",
+                std::error::Error::source(&e)
+            )
+        })
+}
+
+/// The content cache table the template deploys, named after `prefix`.
+pub async fn content_table(
+    dynamo: &aws_sdk_dynamodb::Client,
+    sns: &aws_sdk_sns::Client,
+    prefix: &str,
+) -> String {
+    let made = provision(dynamo, sns, prefix).await;
+    made.table(CONTENT_TABLE)
+        .expect("the template has the content table")
+        .to_string()
+}
