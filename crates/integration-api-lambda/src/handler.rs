@@ -94,6 +94,10 @@ impl Handler {
             }
             response
         });
+        // lambda_http::run wraps a service in this same Adapter (request conversion, X-Ray
+        // header, the response shape of each origin). It and LambdaRequest are public but
+        // hidden from lambda_http's docs: an upgrade may move them, which the handler tests
+        // (REST fixtures through invoke) would show.
         let response = lambda_http::Adapter::from(routes)
             .oneshot(event)
             .await
