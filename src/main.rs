@@ -13,8 +13,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use content_fetch::{
-    CONFIG_FILE_NAME, ConfigFile, ContentSource, Feed, FetchError, FetchOptions, FetchSummary,
-    Request, RunError, Setting, Snapshot, SnapshotWriter, SourceKind, parse_duration, run_engine,
+    CONFIG_FILE_NAME, ConfigFile, ContentSource, FetchError, FetchOptions, FetchSummary, Request,
+    Setting, Snapshot, SourceKind, parse_duration, run_engine,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -455,34 +455,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Snapshot(SnapshotCommand::Pull { out })) => {
             let options = common.fetch_options()?;
-            let mut snapshot = SnapshotWriter::create(out)?;
-            let mut summary = consume(common, &options, &mut |feed| {
-                match feed {
-                    Feed::Restart => snapshot.restart()?,
-                    Feed::Page(page) => snapshot.add(page.items)?,
-                }
-                Ok(())
-            })
-            .await?;
-            // The summary counts what the snapshot holds: each id once, its newest version.
-            let unique = snapshot.per_type();
-            for (content_type, count) in &mut summary.items {
-                *count = unique.get(content_type).copied().unwrap_or(0);
-            }
-            summary.total = summary.items.values().sum();
-            if snapshot.received() > summary.total {
-                let warning = format!(
-                    "{} item(s) came more than once; the snapshot keeps the newest version of each",
-                    snapshot.received() - summary.total
-                );
-                eprintln!("warning: {warning}");
-                summary.warnings.push(warning);
-            }
-            let header = snapshot.finish(
-                summary.source.endpoint(),
-                &options.filters,
-                chrono::Utc::now(),
-            )?;
+            let source = common.open_source().await?;
+            let progress = Progress::new();
+            let (header, summary) = source
+                .pull_snapshot(&options, out, &mut |s| progress.update(s))
+                .await?;
+            progress.finish();
             eprintln!(
                 "wrote {} ({} items, {})",
                 out.display(),
@@ -517,29 +495,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Streams every page of the run into `sink`, with the spinner, and no fallback (a snapshot
-/// is pulled from the API only). Fetch failures come back as [`FetchError`]; the sink's own
-/// errors pass through untouched, keeping their exit codes.
-async fn consume(
-    common: &CommonArgs,
-    options: &FetchOptions,
-    sink: &mut dyn FnMut(Feed) -> anyhow::Result<()>,
-) -> anyhow::Result<FetchSummary> {
-    let source = common.open_source().await?;
-    let progress = Progress::new();
-    let summary = source
-        .stream_into(options, None, &mut |s| progress.update(s), sink)
-        .await
-        .map_err(|e| match e {
-            RunError::Fetch(f) => anyhow::Error::from(f),
-            RunError::Sink(s) => s,
-        })?;
-    // Warnings were logged as they happened, in the one diagnostic format; the summary keeps
-    // them for --json.
-    progress.finish();
-    Ok(summary)
 }
 
 fn report(summary: &FetchSummary, json: bool) -> anyhow::Result<()> {

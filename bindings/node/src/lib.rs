@@ -23,7 +23,7 @@ use content_fetch::{ErrorKind, Feed, RunFeeds, Snapshot, run_engine};
 use napi::bindgen_prelude::{AsyncTask, Buffer};
 use napi_derive::napi;
 use ssg_writers::{Mode, SyncRun, WriteOptions};
-use unified_content::{ContentType, UnifiedContent};
+use unified_content::ContentType;
 
 use crate::failure::Failure;
 use crate::job::{Done, Job, cwd};
@@ -187,28 +187,14 @@ pub fn pull_snapshot(
         let request = options.unwrap_or_default().request()?;
         let fetch = request.fetch_options()?;
         let source = request.open(&cwd()?).await?;
-        let mut items: Vec<UnifiedContent> = Vec::new();
-        let summary = source
-            .stream_into(&fetch, None, &mut |_| {}, &mut |feed| {
-                match feed {
-                    Feed::Restart => items.clear(),
-                    Feed::Page(page) => items.extend(page.items),
-                }
-                Ok::<(), Failure>(())
-            })
+        let (header, summary) = source
+            .pull_snapshot(&fetch, std::path::Path::new(&path), &mut |_| {})
             .await?;
-        let snapshot = Snapshot::new(
-            summary.source.endpoint(),
-            &fetch.filters,
-            chrono::Utc::now(),
-            items,
-        );
-        snapshot.write(std::path::Path::new(&path))?;
         let warnings = summary.warnings.clone();
         Ok(Done::with_warnings(
             PulledSnapshot {
                 path,
-                header: SnapshotHeader::from(&snapshot.header),
+                header: SnapshotHeader::from(&header),
                 summary: RunSummary::from(&summary),
             },
             warnings,

@@ -2,11 +2,12 @@
 //! over when the API stays unreachable. The CLI and the Node addon share it.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{ErrorKind, FetchError};
 use crate::fetch::{ContentSource, FetchOptions, FetchSummary, FetchedPage, PageStream};
+use crate::snapshot::{SnapshotHeader, SnapshotWriter};
 
 /// The snapshot a run may go on from when the API stays unreachable after every retry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +91,49 @@ impl ContentSource {
             options: options.clone(),
             fallback,
         })
+    }
+}
+
+impl ContentSource {
+    /// Fetches with `options` into a snapshot file at `path` (written aside, then renamed; a
+    /// failed pull writes nothing), as `content-fetch snapshot pull`. There is no fallback: a
+    /// snapshot is pulled from the API. The summary counts what the snapshot holds, each id
+    /// once (its newest version), with a warning (also logged) when items came more than once.
+    pub async fn pull_snapshot(
+        &self,
+        options: &FetchOptions,
+        path: &Path,
+        progress: &mut dyn FnMut(&FetchSummary),
+    ) -> Result<(SnapshotHeader, FetchSummary), FetchError> {
+        let mut snapshot = SnapshotWriter::create(path)?;
+        let mut summary = self
+            .stream_into(options, None, progress, &mut |feed| match feed {
+                Feed::Restart => snapshot.restart(),
+                Feed::Page(page) => snapshot.add(page.items),
+            })
+            .await
+            .map_err(|e| match e {
+                RunError::Fetch(e) | RunError::Sink(e) => e,
+            })?;
+        let unique = snapshot.per_type();
+        for (content_type, count) in &mut summary.items {
+            *count = unique.get(content_type).copied().unwrap_or(0);
+        }
+        summary.total = summary.items.values().sum();
+        if snapshot.received() > summary.total {
+            let warning = format!(
+                "{} item(s) came more than once; the snapshot keeps the newest version of each",
+                snapshot.received() - summary.total
+            );
+            tracing::warn!("{warning}");
+            summary.warnings.push(warning);
+        }
+        let header = snapshot.finish(
+            summary.source.endpoint(),
+            &options.filters,
+            chrono::Utc::now(),
+        )?;
+        Ok((header, summary))
     }
 }
 
