@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use integration_api::store::ContentStore;
-use integration_api::store::dynamo::create_table;
 use integration_api::{
     DynamoStore, EventPublisher, EventSource, Ingest, LocalPublisher, PublishError, SqliteStore,
 };
@@ -123,7 +122,13 @@ async fn sqlite_outbox_loses_no_event() {
 #[tokio::test]
 async fn dynamodb_outbox_loses_no_event() {
     let server = MotoServer::shared();
-    let client = aws_sdk_dynamodb::Client::new(&server.sdk_config().await);
-    create_table(&client, "outbox").await.unwrap();
-    deliver_through_a_failing_publisher(Arc::new(DynamoStore::new(client, "outbox", "acme"))).await;
+    let config = server.sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let table = common::aws::content_table(
+        &client,
+        &aws_sdk_sns::Client::new(&config),
+        &format!("outbox-{}", std::process::id()),
+    )
+    .await;
+    deliver_through_a_failing_publisher(Arc::new(DynamoStore::new(client, table, "acme"))).await;
 }

@@ -1,6 +1,9 @@
 //! SnsPublisher → SNS topic → SQS queue subscribed with the shipped filter policy, on moto's
 //! server with the official clients: exactly the events that should trigger builds arrive,
-//! each with its five attributes; an event over 256 KB arrives without its bodies.
+//! each with its five attributes; an event over 256 KB arrives without its bodies. The topic
+//! and the subscription are the template's (`deploy/template.yaml`, through deploy-template).
+
+mod common;
 
 use std::collections::BTreeMap;
 
@@ -45,16 +48,22 @@ async fn the_filter_policy_passes_exactly_the_build_events_with_their_attributes
     let config = server.sdk_config().await;
     let sns = aws_sdk_sns::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let topic = sns
-        .create_topic()
-        .name("content-events-filter")
-        .send()
-        .await
-        .unwrap();
-    let topic_arn = topic.topic_arn().unwrap().to_string();
+    // The topic and the build trigger's subscription (with its filter policy and scope) as
+    // the template deploys them.
+    let template = deploy_template::Template::shipped().unwrap();
+    let made = common::aws::provision(
+        &aws_sdk_dynamodb::Client::new(&config),
+        &sns,
+        &format!("sns-filter-{}", std::process::id()),
+    )
+    .await;
+    let topic_arn = made
+        .topic_arn(common::aws::EVENTS_TOPIC)
+        .unwrap()
+        .to_string();
     let queue = sqs
         .create_queue()
-        .queue_name("build-trigger-filter")
+        .queue_name(format!("build-trigger-filter-{}", std::process::id()))
         .send()
         .await
         .unwrap();
@@ -68,14 +77,21 @@ async fn the_filter_policy_passes_exactly_the_build_events_with_their_attributes
         .unwrap();
     let queue_arn =
         attributes.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
-    sns.subscribe()
-        .topic_arn(&topic_arn)
-        .protocol("sqs")
-        .endpoint(&queue_arn)
-        .attributes("FilterPolicy", FILTER_POLICY)
-        .send()
-        .await
-        .unwrap();
+    made.subscribe(
+        &template,
+        &sns,
+        "BuildTriggerSubscription",
+        "sqs",
+        &queue_arn,
+    )
+    .await
+    .unwrap();
+    // The template's policy is the shipped file the code exports.
+    let (policy, _) = template.filter_policy("BuildTriggerSubscription").unwrap();
+    assert_eq!(
+        policy,
+        serde_json::from_str::<Value>(FILTER_POLICY).unwrap()
+    );
 
     let mut huge = event("huge", EventType::ContentUpdated, true);
     huge.content_data = Some(item("huge", Some("x".repeat(300 * 1024))));

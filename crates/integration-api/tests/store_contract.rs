@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use integration_api::store::dynamo::{MAX_ITEM_BYTES, create_table};
+use integration_api::store::dynamo::MAX_ITEM_BYTES;
 use integration_api::store::{ContentStore, Delivery, Outcome, WriteKind};
 use integration_api::{DynamoStore, SqliteStore, StoreError};
 use moto_server::MotoServer;
@@ -24,10 +24,16 @@ fn sqlite() -> Store {
 async fn dynamo_store() -> DynamoStore {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let server = MotoServer::shared();
-    let client = aws_sdk_dynamodb::Client::new(&server.sdk_config().await);
+    let config = server.sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let table = format!("contract-{}-{n}", std::process::id());
-    create_table(&client, &table).await.unwrap();
+    // The table exactly as the template deploys it.
+    let table = common::aws::content_table(
+        &client,
+        &aws_sdk_sns::Client::new(&config),
+        &format!("contract-{}-{n}", std::process::id()),
+    )
+    .await;
     DynamoStore::new(client, table, "client-a")
 }
 
