@@ -302,3 +302,96 @@ async fn serve_takes_webhooks_and_serves_signed_reads() {
         "a secret reached the log:\n{log}"
     );
 }
+
+/// An index's name, key schema and projection type.
+type IndexShape = (String, Vec<(String, String)>, String);
+
+/// `integration-api dynamodb create-table` makes the table `deploy/template.yaml` deploys: the
+/// same keys and the same indexes with the same keys and projections.
+#[tokio::test]
+async fn dynamodb_create_table_makes_the_templates_table() {
+    let moto = moto_server::MotoServer::shared();
+    let table = format!("cli-create-table-{}", std::process::id());
+    let created = Command::new(env!("CARGO_BIN_EXE_integration-api"))
+        .args(["dynamodb", "create-table", "--table", &table])
+        .envs(moto.env())
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let dynamo = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    let described = dynamo
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    let template = deploy_template::Template::shipped().unwrap();
+    let wanted = template.table("ContentTable").unwrap();
+    let keys = |schema: &[aws_sdk_dynamodb::types::KeySchemaElement]| -> Vec<(String, String)> {
+        schema
+            .iter()
+            .map(|k| {
+                (
+                    k.attribute_name().to_string(),
+                    k.key_type().as_str().to_string(),
+                )
+            })
+            .collect()
+    };
+    let wanted_keys = |value: &serde_json::Value| -> Vec<(String, String)> {
+        value
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| {
+                (
+                    k["AttributeName"].as_str().unwrap().to_string(),
+                    k["KeyType"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let definition = wanted.definition();
+    assert_eq!(
+        keys(described.key_schema()),
+        wanted_keys(&definition["KeySchema"])
+    );
+    let mut made: Vec<IndexShape> = described
+        .global_secondary_indexes()
+        .iter()
+        .map(|i| {
+            (
+                i.index_name().unwrap().to_string(),
+                keys(i.key_schema()),
+                i.projection()
+                    .and_then(|p| p.projection_type())
+                    .map(|p| p.as_str().to_string())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    let mut deployed: Vec<IndexShape> = definition["GlobalSecondaryIndexes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["IndexName"].as_str().unwrap().to_string(),
+                wanted_keys(&i["KeySchema"]),
+                i["Projection"]["ProjectionType"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    made.sort();
+    deployed.sort();
+    assert_eq!(made, deployed);
+}

@@ -46,9 +46,9 @@ impl Drop for Server {
     }
 }
 
-/// The server on the SQLite file of `dir`, or with `table` on DynamoDB (moto's server, the table
-/// made by `integration-api dynamodb create-table`).
-fn serve(dir: &Path, table: Option<&str>) -> (Server, String) {
+/// The server on the SQLite file of `dir`, or on DynamoDB and SNS (moto's server) with the table
+/// and topic `deploy/template.yaml` deploys, created by deploy-template under `prefix`.
+async fn serve(dir: &Path, prefix: Option<&str>) -> (Server, String) {
     let config = dir.join("integration-api.toml");
     std::fs::write(
         &config,
@@ -59,21 +59,24 @@ fn serve(dir: &Path, table: Option<&str>) -> (Server, String) {
     )
     .unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_integration-api"));
-    if let Some(table) = table {
+    if let Some(prefix) = prefix {
         let moto = moto_server::MotoServer::shared();
-        let created = Command::new(env!("CARGO_BIN_EXE_integration-api"))
-            .args(["dynamodb", "create-table", "--table", table])
-            .envs(moto.env())
-            .output()
-            .unwrap();
-        assert!(
-            created.status.success(),
-            "{}",
-            String::from_utf8_lossy(&created.stderr)
-        );
+        let aws = moto.sdk_config().await;
+        let template = deploy_template::Template::shipped().unwrap();
+        let made = deploy_template::provision(
+            &template,
+            &aws_sdk_dynamodb::Client::new(&aws),
+            &aws_sdk_sns::Client::new(&aws),
+            &format!("{prefix}-{}", std::process::id()),
+        )
+        .await
+        .unwrap();
         command.envs(moto.env());
         command.args(["--config"]).arg(&config);
-        command.args(["serve", "--store", "dynamodb", "--table", table]);
+        command.args(["serve", "--store", "dynamodb", "--table"]);
+        command.arg(made.table("ContentTable").unwrap());
+        command.args(["--events", "sns", "--topic-arn"]);
+        command.arg(made.topic_arn("ContentEventsTopic").unwrap());
     } else {
         command.args(["--config"]).arg(&config).arg("serve");
     }
@@ -184,16 +187,16 @@ async fn webhooks_in_signed_fetch_out_files_written() {
 
 #[tokio::test]
 async fn webhooks_in_signed_fetch_out_files_written_on_dynamodb() {
-    webhooks_in_fetch_out(Some("e2e-content-cache")).await;
+    webhooks_in_fetch_out(Some("e2e")).await;
 }
 
-async fn webhooks_in_fetch_out(table: Option<&str>) {
+async fn webhooks_in_fetch_out(prefix: Option<&str>) {
     let bin = content_fetch();
     let dir = tempfile::tempdir().unwrap();
     let site = dir.path().join("site");
     std::fs::create_dir_all(&site).unwrap();
     let out = site.join("_data").join("content");
-    let (_server, address) = serve(dir.path(), table);
+    let (_server, address) = serve(dir.path(), prefix).await;
 
     deliver(
         &address,
