@@ -430,3 +430,63 @@ fn webhook_urls_and_names() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn an_existing_hook_lacking_an_event_is_left_and_flagged() {
+    let stand_in = github::GitHub::default();
+    stand_in.hooks.lock().unwrap().push(serde_json::json!({
+        "id": 7, "name": "web", "active": true, "events": ["issues"],
+        "config": {"url": format!("{API_URL}/webhooks/tina"), "content_type": "json", "insecure_ssl": "0"},
+    }));
+    let base = stand_in::serve(stand_in.router()).await;
+    let outcomes = registration(Provider::Tina, &base)
+        .register(Some(Secret::new(github::TOKEN)))
+        .await
+        .unwrap();
+    assert_eq!(outcomes[0].status, Status::AlreadyPresent);
+    assert_eq!(outcomes[0].id.as_deref(), Some("7"));
+    assert_eq!(
+        outcomes[0].note.as_deref(),
+        Some("the hook does not send push: add it in the repository's webhook settings")
+    );
+    assert_eq!(
+        stand_in.hooks.lock().unwrap().len(),
+        1,
+        "nothing created or changed"
+    );
+}
+
+#[tokio::test]
+async fn a_sanity_webhook_on_every_dataset_counts_as_present() {
+    let stand_in = sanity::Sanity::default();
+    stand_in.hooks.lock().unwrap().push(serde_json::json!({
+        "id": "old", "type": "document", "url": format!("{API_URL}/webhooks/sanity"), "dataset": "*",
+        "rule": {"on": ["create", "update", "delete"]},
+    }));
+    let base = stand_in::serve(stand_in.router()).await;
+    let outcomes = registration(Provider::Sanity, &base)
+        .register(Some(Secret::new(sanity::TOKEN)))
+        .await
+        .unwrap();
+    assert!(all(&outcomes, Status::AlreadyPresent), "{outcomes:?}");
+    assert_eq!(stand_in.hooks.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_forbidden_token_is_refused_like_an_invalid_one() {
+    let forbidden = stand_in::answering(
+        StatusCode::FORBIDDEN,
+        r#"{"message":"Resource not accessible by personal access token"}"#,
+    )
+    .await;
+    let error = registration(Provider::Decap, &forbidden)
+        .register(Some(Secret::new("t")))
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("decap refused the API token from GITHUB_TOKEN with 403"),
+        "{error}"
+    );
+}
