@@ -46,6 +46,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     sent_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (created_at) WHERE sent_at IS NULL;
+-- For the cleanup of sent events in mark_sent, which without it scans the whole outbox (and
+-- every event's JSON, stored before sent_at) on each delivery.
+CREATE INDEX IF NOT EXISTS outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS deliveries (
     provider TEXT NOT NULL,
     delivery_id TEXT NOT NULL,
