@@ -28,6 +28,8 @@ pub(crate) struct Files {
     owned: Owned,
     /// Prints of the files earlier runs wrote, sorted, when they are listed.
     owned_prints: Vec<u64>,
+    /// The staged folder made last.
+    made: Option<PathBuf>,
     /// Files written (new or changed), unchanged, and bytes written.
     pub(crate) written: usize,
     pub(crate) unchanged: usize,
@@ -69,6 +71,7 @@ impl Files {
             claimed: HashSet::new(),
             owned,
             owned_prints,
+            made: None,
             written: 0,
             unchanged: 0,
             bytes: 0,
@@ -131,8 +134,12 @@ impl Files {
         }
         self.check_ours(rel)?;
         let path = join_inside(&self.staging, rel);
-        if let Some(parent) = path.parent() {
+        if let Some(parent) = path.parent()
+            && self.made.as_deref() != Some(parent)
+        {
+            // Entries of a type come together: one folder made for all of them.
             std::fs::create_dir_all(parent).map_err(|e| WriteError::io("create", parent, e))?;
+            self.made = Some(parent.to_path_buf());
         }
         std::fs::write(&path, bytes).map_err(|e| WriteError::io("write", &path, e))?;
         self.journal.rename(rel)?;
