@@ -1,11 +1,15 @@
-//! Fetch + write throughput of every engine writer against a loopback content API.
+//! Fetch + write throughput and peak memory of every mode against a loopback content API,
+//! beside the floor: a plain fetch of the same pages plus a plain write of as many bytes.
 //!
-//! `cargo bench --bench ssg_write [-- N]` (or `BENCH_ITEMS=N`; default 100,000). An axum server
-//! on 127.0.0.1 generates N items of mixed types and realistic sizes lazily, page by page,
-//! and the real fetch client reads them. Each engine runs in its own child process, so the
-//! peak RSS printed (VmHWM, server included) is that engine's alone. After the full run one
-//! item changes and an incremental run shows the seconds and files it touched.
+//! `cargo bench --bench ssg_write [-- N...]` (or `BENCH_ITEMS=N`; default 10,000 and
+//! 100,000; add 1000000 for a million). The parent process runs an axum server on 127.0.0.1
+//! that generates N items of mixed types and realistic sizes lazily, page by page; every mode
+//! runs in its own child process with the real library, so the peak RSS printed (VmHWM) is
+//! the client's alone. Outputs go to tmpfs when there is one. After each engine's full run
+//! one item changes and an incremental run shows the seconds and files it touched.
 
+use std::io::Write as _;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -14,11 +18,11 @@ use aws_credential_types::Credentials;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use content_fetch::{
-    AwsAccess, ClientOptions, ContentClient, ContentSource, FetchOptions, FetchSummary,
-    parse_endpoint,
+    AwsAccess, ClientOptions, ContentClient, ContentSource, FetchOptions, FetchSummary, Filters,
+    SnapshotWriter, parse_endpoint,
 };
 use ssg_writers::{Mode, RunReport, SyncRun, WriteOptions};
 use unified_content::api::{ContentPage, ContentQuery};
@@ -27,129 +31,391 @@ use unified_content::{
     ProviderType, SeoMetadata, Timestamp, UnifiedContent,
 };
 
-const DEFAULT_ITEMS: usize = 100_000;
 /// The item that changes before the incremental run.
 const CHANGED: usize = 7;
+/// Items per page, as the CLI asks.
+const PAGE_SIZE: u32 = 1000;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let count = args
-        .iter()
-        .find_map(|a| a.parse::<usize>().ok())
-        .or_else(|| std::env::var("BENCH_ITEMS").ok()?.parse().ok())
-        .unwrap_or(DEFAULT_ITEMS);
     if let Some(pos) = args.iter().position(|a| a == "--child") {
-        child(&args[pos + 1], count);
+        child(&args[pos + 1..]);
         return;
     }
-    println!("ssg_write: {count} items from a loopback content API, one process per engine");
-    let exe = std::env::current_exe().expect("the bench knows its own path");
-    for engine in ssg_writers::engine_names() {
-        let status = std::process::Command::new(&exe)
-            .args(["--child", engine, &count.to_string()])
-            .status()
-            .expect("the bench can run itself");
-        assert!(status.success(), "{engine}: {status}");
+    let mut counts: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    if counts.is_empty() {
+        counts = match std::env::var("BENCH_ITEMS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+        {
+            Some(n) => vec![n],
+            None => vec![10_000, 100_000],
+        };
     }
-}
-
-fn child(engine: &str, count: usize) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(async {
+    let exe = std::env::current_exe().expect("the bench knows its own path");
+    for count in counts {
         let catalog = Arc::new(Catalog {
             count,
             changed: AtomicBool::new(false),
         });
         let app = Router::new()
             .route("/content", get(content))
+            .route("/change", post(change))
             .with_state(catalog.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-
-        // tmpfs when there is one, so the figures are the program's, not the disk's.
-        let dir = match std::path::Path::new("/dev/shm").is_dir() {
-            true => tempfile::tempdir_in("/dev/shm").unwrap(),
-            false => tempfile::tempdir().unwrap(),
+        let server = runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        println!("ssg_write: {count} items from a loopback content API, one process per mode");
+        let run = |mode: &str, extra: &[String]| -> Vec<String> {
+            catalog.changed.store(false, Ordering::SeqCst);
+            let mut args = vec![
+                "--child".to_string(),
+                mode.to_string(),
+                count.to_string(),
+                endpoint.clone(),
+            ];
+            args.extend_from_slice(extra);
+            let output = std::process::Command::new(&exe)
+                .args(&args)
+                .output()
+                .expect("the bench can run itself");
+            std::io::stderr().write_all(&output.stderr).unwrap();
+            assert!(output.status.success(), "{mode}: {}", output.status);
+            let text = String::from_utf8(output.stdout).unwrap();
+            print!("{text}");
+            text.lines()
+                .find_map(|l| l.strip_prefix("RESULT "))
+                .map(|l| l.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_default()
         };
-        let out = dir.path().join("out");
-        let started = Instant::now();
-        let (report, summary) = sync(engine, &out, Mode::Full, &endpoint).await;
-        let full_seconds = started.elapsed().as_secs_f64();
-        let seconds = full_seconds;
-        assert_eq!(report.items, count);
+        let fetch = run("fetch", &[]);
+        let mut engines = Vec::new();
+        for engine in ssg_writers::engine_names() {
+            engines.push((engine, run(engine, &[])));
+        }
+        let astro = &engines.iter().find(|(e, _)| *e == "astro").unwrap().1;
+        let floor = run("floor", &[astro[2].clone()]);
+        let pull = run("pull", &[]);
+        let floor_s: f64 = floor[0].parse().unwrap();
         println!(
-            "{engine:>8} full:        {count} items in {seconds:.2} s = {:.0} items/s, {} pages, \
-             {} API bytes, {} files / {} bytes written",
-            count as f64 / seconds,
-            summary.pages,
-            summary.bytes,
-            report.files_written,
-            report.bytes_written,
+            "{count} items: seconds and peak RSS per mode; the floor = plain fetch + plain write"
         );
+        println!("  {:<22} {:>8.2} s {:>8} MiB", "floor", floor_s, "-");
+        println!(
+            "  {:<22} {:>8} s {:>8} MiB  ({:.1}x the floor)",
+            "fetch (checked)",
+            fetch[0],
+            fetch[1],
+            fetch[0].parse::<f64>().unwrap() / floor_s
+        );
+        for (engine, r) in &engines {
+            println!(
+                "  {:<22} {:>8} s {:>8} MiB  ({:.1}x the floor)",
+                format!("--engine {engine}"),
+                r[0],
+                r[1],
+                r[0].parse::<f64>().unwrap() / floor_s
+            );
+        }
+        println!(
+            "  {:<22} {:>8} s {:>8} MiB",
+            "snapshot pull", pull[0], pull[1]
+        );
+        server.abort();
+    }
+}
 
-        catalog.changed.store(true, Ordering::SeqCst);
+/// A child: `MODE N ENDPOINT [BYTES]`. Prints its lines, then `RESULT seconds rss-MiB
+/// [bytes]` for the parent.
+fn child(args: &[String]) {
+    let (mode, count, endpoint) = (
+        args[0].as_str(),
+        args[1].parse::<usize>().unwrap(),
+        &args[2],
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // tmpfs when there is one, so the figures are the program's, not the disk's.
+    let dir = match Path::new("/dev/shm").is_dir() {
+        true => tempfile::tempdir_in("/dev/shm").unwrap(),
+        false => tempfile::tempdir().unwrap(),
+    };
+    let rss = || peak_rss_kib() as f64 / 1024.0;
+    runtime.block_on(async {
         let started = Instant::now();
-        let (report, summary) = sync(engine, &out, Mode::Incremental, &endpoint).await;
-        let seconds = started.elapsed().as_secs_f64();
-        // The newest items of the previous run, within the incremental overlap, come again
-        // with the changed one.
-        assert!(
-            report.incremental && summary.total <= 3,
-            "{} fetched",
-            summary.total
-        );
-        println!(
-            "{engine:>8} incremental: 1 changed item ({} fetched) in {seconds:.2} s ({:.1}% of the \
-             full run), {} files touched ({} bytes), {} unchanged, {} removed",
-            summary.total,
-            100.0 * seconds / full_seconds,
-            report.files_written,
-            report.bytes_written,
-            report.files_unchanged,
-            report.files_removed,
-        );
-        println!(
-            "{engine:>8} peak RSS:    {:.1} MiB",
-            peak_rss_kib() as f64 / 1024.0
-        );
+        match mode {
+            "fetch" => {
+                let source = ContentSource::api(client(endpoint));
+                let mut pages = source.pages(&options()).unwrap();
+                let mut items = 0;
+                while let Some(page) = pages.next_page().await {
+                    items += page.unwrap().items.len();
+                }
+                assert_eq!(items, count);
+                let seconds = started.elapsed().as_secs_f64();
+                println!("   fetch:        {count} items checked in {seconds:.2} s, peak RSS {:.1} MiB", rss());
+                println!("RESULT {seconds:.2} {:.1}", rss());
+            }
+            "floor" => {
+                let bytes: u64 = args[3].parse().unwrap();
+                let fetched = plain_fetch(endpoint).await;
+                let fetch_seconds = started.elapsed().as_secs_f64();
+                let write_started = Instant::now();
+                plain_write(&dir.path().join("out"), count, bytes);
+                let write_seconds = write_started.elapsed().as_secs_f64();
+                let seconds = started.elapsed().as_secs_f64();
+                println!(
+                    "   floor:        plain fetch of the same pages ({fetched} bytes) {fetch_seconds:.2} s + plain write of {count} files / {bytes} bytes {write_seconds:.2} s = {seconds:.2} s"
+                );
+                println!("RESULT {seconds:.2} {:.1}", rss());
+            }
+            "pull" => {
+                let path = dir.path().join("snapshot.json");
+                let source = ContentSource::api(client(endpoint));
+                let mut pages = source.pages(&options()).unwrap();
+                let mut writer = SnapshotWriter::create(&path).unwrap();
+                while let Some(page) = pages.next_page().await {
+                    writer.add(page.unwrap().items).unwrap();
+                }
+                let header = writer
+                    .finish(endpoint, &Filters::default(), chrono::Utc::now())
+                    .unwrap();
+                assert_eq!(header.count, count);
+                let pull_seconds = started.elapsed().as_secs_f64();
+                let pull_rss = rss();
+                println!("   snapshot pull: {count} items in {pull_seconds:.2} s, peak RSS {pull_rss:.1} MiB");
+                // The offline run in a process of its own, so that its peak is its own.
+                let exe = std::env::current_exe().unwrap();
+                let status = std::process::Command::new(exe)
+                    .args(["--child", "offline", &count.to_string(), endpoint])
+                    .arg(&path)
+                    .status()
+                    .unwrap();
+                assert!(status.success());
+                println!("RESULT {pull_seconds:.2} {pull_rss:.1}");
+            }
+            "offline" => {
+                let path = Path::new(&args[3]);
+                let source = ContentSource::snapshot(path).unwrap();
+                let (report, _) = write(&source, "astro", &dir.path().join("out"), Mode::Full).await;
+                assert_eq!(report.items, count);
+                let seconds = started.elapsed().as_secs_f64();
+                println!(
+                    "   --from snapshot --engine astro: {count} items in {seconds:.2} s, peak RSS {:.1} MiB",
+                    rss()
+                );
+                let started = Instant::now();
+                let id = "gid://example/product/0";
+                assert!(source.get(id).await.unwrap().is_some());
+                println!(
+                    "   get --from snapshot: {:.2} s, peak RSS {:.1} MiB",
+                    started.elapsed().as_secs_f64(),
+                    rss()
+                );
+            }
+            engine => engine_run(engine, count, endpoint, &dir.path().join("out")).await,
+        }
     });
 }
 
-async fn sync(
-    engine: &str,
-    out: &std::path::Path,
-    mode: Mode,
-    endpoint: &str,
-) -> (RunReport, FetchSummary) {
-    let mut options = WriteOptions::new(out);
-    options.mode = mode;
-    let mut run = SyncRun::begin(ssg_writers::engine(engine).unwrap(), options).unwrap();
-    let mut fetch = FetchOptions {
-        page_size: Some(1000),
+async fn engine_run(engine: &str, count: usize, endpoint: &str, out: &Path) {
+    let source = ContentSource::api(client(endpoint));
+    let started = Instant::now();
+    let (report, summary) = write(&source, engine, out, Mode::Full).await;
+    let full_seconds = started.elapsed().as_secs_f64();
+    let full_rss = peak_rss_kib() as f64 / 1024.0;
+    assert_eq!(report.items, count);
+    println!(
+        "{engine:>8} full:        {count} items in {full_seconds:.2} s = {:.0} items/s, {} pages, \
+         {} API bytes, {} files / {} bytes written, peak RSS {full_rss:.1} MiB",
+        count as f64 / full_seconds,
+        summary.pages,
+        summary.bytes,
+        report.files_written,
+        report.bytes_written,
+    );
+    let bytes = report.bytes_written;
+
+    change_one(endpoint).await;
+    let started = Instant::now();
+    let (report, summary) = write(&source, engine, out, Mode::Incremental).await;
+    let seconds = started.elapsed().as_secs_f64();
+    // The newest items of the previous run, within the incremental overlap, come again
+    // with the changed one.
+    assert!(
+        report.incremental && summary.total <= 3,
+        "{} fetched",
+        summary.total
+    );
+    println!(
+        "{engine:>8} incremental: 1 changed item ({} fetched) in {seconds:.2} s ({:.1}% of the \
+         full run), {} files touched ({} bytes), {} unchanged, {} removed",
+        summary.total,
+        100.0 * seconds / full_seconds,
+        report.files_written,
+        report.bytes_written,
+        report.files_unchanged,
+        report.files_removed,
+    );
+    println!("RESULT {full_seconds:.2} {full_rss:.1} {bytes}");
+}
+
+fn options() -> FetchOptions {
+    FetchOptions {
+        page_size: Some(PAGE_SIZE),
         ..FetchOptions::default()
-    };
-    if let Some(since) = run.changes_since() {
-        fetch.filters.continue_from(since);
     }
+}
+
+fn client(endpoint: &str) -> ContentClient {
     let credentials = Credentials::new("AKIDBENCH", "bench-secret", None, None, "bench");
-    let client = ContentClient::new(
+    ContentClient::new(
         parse_endpoint(endpoint, "bench").unwrap(),
         AwsAccess::new("us-east-1", credentials),
         ClientOptions::default(),
     )
-    .unwrap();
-    let source = ContentSource::api(client);
+    .unwrap()
+}
+
+async fn write(
+    source: &ContentSource,
+    engine: &str,
+    out: &Path,
+    mode: Mode,
+) -> (RunReport, FetchSummary) {
+    let mut options = WriteOptions::new(out);
+    options.mode = mode;
+    let mut run = SyncRun::begin(ssg_writers::engine(engine).unwrap(), options).unwrap();
+    let mut fetch = self::options();
+    if let Some(since) = run.changes_since() {
+        fetch.filters.continue_from(since);
+    }
     let mut pages = source.pages(&fetch).unwrap();
     while let Some(page) = pages.next_page().await {
         run.add_page(page.unwrap().items).unwrap();
     }
     let summary = pages.summary();
     (run.commit().unwrap(), summary)
+}
+
+/// The floor's fetch: the same pages (three types at a time, as the client pages them) over
+/// one plain HTTP/1.1 connection per type, each body read whole and only its `next_cursor`
+/// looked at; no signing, no checks.
+async fn plain_fetch(endpoint: &str) -> u64 {
+    let mut tasks = tokio::task::JoinSet::new();
+    let permits = Arc::new(tokio::sync::Semaphore::new(3));
+    let host = endpoint.trim_start_matches("http://").to_string();
+    for content_type in ContentType::ALL {
+        let (host, permits) = (host.clone(), permits.clone());
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await.unwrap();
+            let mut connection =
+                tokio::io::BufReader::new(tokio::net::TcpStream::connect(&host).await.unwrap());
+            let mut cursor: Option<String> = None;
+            let mut bytes = 0u64;
+            loop {
+                let mut path = format!(
+                    "/content?content_type={}&limit={PAGE_SIZE}",
+                    content_type.as_str()
+                );
+                if let Some(c) = &cursor {
+                    path.push_str(&format!("&cursor={c}"));
+                }
+                let body = http_get(&mut connection, &host, &path).await;
+                bytes += body.len() as u64;
+                cursor = next_cursor(&body);
+                if cursor.is_none() {
+                    return bytes;
+                }
+            }
+        });
+    }
+    tasks.join_all().await.into_iter().sum()
+}
+
+/// One GET on a kept-alive connection; the body by its `content-length`.
+async fn http_get(
+    connection: &mut tokio::io::BufReader<tokio::net::TcpStream>,
+    host: &str,
+    path: &str,
+) -> Vec<u8> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    let request = format!("GET {path} HTTP/1.1\r\nhost: {host}\r\n\r\n");
+    connection
+        .get_mut()
+        .write_all(request.as_bytes())
+        .await
+        .unwrap();
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        connection.read_line(&mut line).await.unwrap();
+        if line == "\r\n" {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap();
+        }
+    }
+    let mut body = vec![0; length];
+    connection.read_exact(&mut body).await.unwrap();
+    body
+}
+
+/// The page's `next_cursor`, found from the end of its body (it is the last field).
+fn next_cursor(body: &[u8]) -> Option<String> {
+    let marker = b"\"next_cursor\":\"";
+    let at = body.windows(marker.len()).rposition(|w| w == marker)? + marker.len();
+    let end = body[at..].iter().position(|b| *b == b'"')?;
+    Some(String::from_utf8_lossy(&body[at..at + end]).into_owned())
+}
+
+/// The floor's write: `files` files of `bytes` in all, in one folder, with plain `std::fs::write`.
+fn plain_write(out: &Path, files: usize, bytes: u64) {
+    std::fs::create_dir_all(out).unwrap();
+    let size = (bytes / files as u64) as usize;
+    let buffer = vec![b'x'; size + 1];
+    let extra = (bytes % files as u64) as usize;
+    for i in 0..files {
+        let len = if i < extra { size + 1 } else { size };
+        std::fs::write(out.join(format!("item-{i}.json")), &buffer[..len]).unwrap();
+    }
+}
+
+/// Asks the parent's server to change one item.
+async fn change_one(endpoint: &str) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = endpoint.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let request = format!(
+        "POST /change HTTP/1.1\r\nhost: {host}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    assert!(
+        response.starts_with(b"HTTP/1.1 204"),
+        "{}",
+        String::from_utf8_lossy(&response)
+    );
+}
+
+/// `POST /change`: the changed item becomes the newest, for the incremental run.
+async fn change(State(catalog): State<Arc<Catalog>>) -> StatusCode {
+    catalog.changed.store(true, Ordering::SeqCst);
+    StatusCode::NO_CONTENT
 }
 
 /// Peak resident set size of this process, from /proc/self/status.
