@@ -21,21 +21,46 @@ export type {{ t.name }} = z.infer<typeof {{ t.name }}>;
 const folder = (name: string) => new URL(`./${name}/`, import.meta.url);
 {% if json_prose %}
 /**
+ * The two `node:fs/promises` calls the loader below makes, typed here because a site need not
+ * have Node.js types installed.
+ */
+type EntryFiles = {
+  readdir(path: URL): Promise<string[]>;
+  readFile(path: URL, encoding: "utf8"): Promise<string>;
+};
+// A name TypeScript does not resolve, so the site's type check needs no `@types/node`.
+const nodeFs = "node:fs/promises";
+
+/**
  * Articles and pages: one JSON file per entry, each stored with its body rendered so that
  * `render(entry)` gives its `<Content />`, while `entry.data.body` keeps the body's text.
  * A body that starts with `<` is HTML and is used as it is; any other body is Markdown,
- * rendered by the site's own Markdown pipeline (its remark and rehype plugins). The files
- * come from Vite's `import.meta.glob`, so this module needs no Node.js types.
+ * rendered by the site's own Markdown pipeline (its remark and rehype plugins). The files are
+ * read with node:fs when the loader runs (in Node, at content sync), not imported: Vite would
+ * compile every entry file as a module, which at 10,000 entries doubles the build.
  */
-function rendered(files: Record<string, Record<string, unknown>>): Loader {
+function rendered(name: string): Loader {
   return {
     name: "content-fetch",
     load: async ({ config, store, parseData, generateDigest, renderMarkdown }) => {
+      const fs = (await import(/* @vite-ignore */ nodeFs)) as EntryFiles;
+      const dir = folder(name);
+      const names = await fs.readdir(dir).catch((e: { code?: unknown }) => {
+        if (e.code === "ENOENT") return [];
+        throw e;
+      });
       store.clear();
-      for (const [path, raw] of Object.entries(files)) {
-        const id = path.slice(path.lastIndexOf("/") + 1, -".json".length);
-        const url = new URL(path, import.meta.url);
+      for (const file of names.filter((n) => n.endsWith(".json")).sort()) {
+        const id = file.slice(0, -".json".length);
+        const url = new URL(encodeURIComponent(file), dir);
         const filePath = decodeURIComponent(url.pathname.slice(config.root.pathname.length));
+        let raw: Record<string, unknown>;
+        try {
+          raw = JSON.parse(await fs.readFile(url, "utf8"));
+        } catch (e) {
+          // Named here: a bare JSON.parse error would not say which file.
+          throw new Error(`${filePath}: ${e instanceof Error ? e.message : e}; run content-fetch again`);
+        }
         const data = await parseData({ id, data: raw, filePath });
         const body = typeof data.body === "string" ? data.body : "";
         store.set({
@@ -60,9 +85,7 @@ export const collections = {
 {%- for c in collections %}
   {{ c.plural }}: defineCollection({
     {%- if c.prose and c.extension == "json" %}
-    loader: rendered(
-      import.meta.glob<Record<string, unknown>>("./{{ c.plural }}/*.json", { eager: true, import: "default" }),
-    ),
+    loader: rendered("{{ c.plural }}"),
     {%- else %}
     loader: glob({ pattern: "**/*.{{ c.extension }}", base: folder("{{ c.plural }}") }),
     {%- endif %}
