@@ -1,12 +1,23 @@
 //! Figures, not assertions: deliveries per second through the router (signed Shopify product
 //! webhooks, 8 in flight) on SQLite and on DynamoDB (moto's server, official SDK client), the
 //! DynamoDB requests and capacity units per delivery and per content page, and the calls a full
-//! fetch makes (Query only). Run with `cargo bench -p integration-api --bench deliveries`.
+//! fetch of 10,000 items makes (Query only). Run with
+//! `cargo bench -p integration-api --bench deliveries`.
+//!
+//! HTTP requests are counted per operation by an interceptor on the SDK client (each attempt
+//! counts), apart from the store's own `Usage`; capacity units are what the server returned
+//! with `ReturnConsumedCapacity`. The DynamoDB rate measures moto (Python, one request at a
+//! time), not DynamoDB.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
+
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnConsumedCapacity, WriteRequest};
 
 use axum::Router;
 use axum::body::Body;
@@ -25,6 +36,52 @@ use unified_content::api::ContentQuery;
 
 const SECRET: &str = "bench-secret";
 const IN_FLIGHT: usize = 8;
+const FULL_FETCH_ITEMS: usize = 10_000;
+
+/// HTTP requests sent by the SDK client, by operation (`X-Amz-Target`), retries included.
+#[derive(Debug, Clone, Default)]
+struct Requests(Arc<Mutex<BTreeMap<String, u64>>>);
+
+impl Intercept for Requests {
+    fn name(&self) -> &'static str {
+        "Requests"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let target = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .unwrap_or("?");
+        let operation = target.rsplit('.').next().unwrap_or(target).to_string();
+        *self.0.lock().unwrap().entry(operation).or_default() += 1;
+        Ok(())
+    }
+}
+
+impl Requests {
+    fn snapshot(&self) -> BTreeMap<String, u64> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Requests since `before`, per operation, divided by `n`.
+    fn per(&self, before: &BTreeMap<String, u64>, n: usize) -> String {
+        let now = self.snapshot();
+        let parts: Vec<String> = now
+            .iter()
+            .filter_map(|(op, count)| {
+                let delta = count - before.get(op).copied().unwrap_or(0);
+                (delta > 0).then(|| format!("{:.2} {op}", delta as f64 / n as f64))
+            })
+            .collect();
+        parts.join(", ")
+    }
+}
 
 fn app(store: Arc<dyn ContentStore>) -> Router {
     let env = BTreeMap::from([("SHOPIFY_WEBHOOK_SECRET".to_string(), SECRET.to_string())]);
@@ -109,18 +166,109 @@ async fn main() {
     println!("sqlite: 5000 deliveries, {rate:.0} deliveries/s");
 
     let moto = moto_server::MotoServer::start().unwrap();
-    let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    let requests = Requests::default();
+    let config = aws_sdk_dynamodb::config::Builder::from(&moto.sdk_config().await)
+        .interceptor(requests.clone())
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(config);
     create_table(&client, "bench").await.unwrap();
-    let store = DynamoStore::new(client, "bench", "bench");
-    let before = store.usage();
-    let count = 300;
+    let store = DynamoStore::new(client.clone(), "bench", "bench");
+    let (before, sent) = (store.usage(), requests.snapshot());
+    let count = 100;
     let rate = deliveries_per_second(&app(Arc::new(store.clone())), &template, count).await;
     let after = store.usage();
-    println!("dynamodb on moto: {count} deliveries, {rate:.0} deliveries/s");
-    println!("  per delivery: {}", per(after, before, count));
+    println!("dynamodb on moto (measures moto): {count} deliveries, {rate:.0} deliveries/s");
+    println!(
+        "  per delivery (store usage): {}",
+        per(after, before, count)
+    );
+    println!(
+        "  per delivery (HTTP requests): {}",
+        requests.per(&sent, count)
+    );
+
+    // What moto returns for ReturnConsumedCapacity, as it is.
+    let out = client
+        .query()
+        .table_name("bench")
+        .index_name("ClientContentTypeIndex")
+        .key_condition_expression("client_id = :c")
+        .expression_attribute_values(
+            ":c",
+            aws_sdk_dynamodb::types::AttributeValue::S("bench".into()),
+        )
+        .limit(100)
+        .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
+        .send()
+        .await
+        .unwrap();
+    println!(
+        "  moto's ConsumedCapacity of a 100-item Query on ClientContentTypeIndex (INDEXES): {:?}",
+        out.consumed_capacity()
+    );
+
+    // 10,000 items for a full fetch. Seeding them through the store on moto takes hours (moto
+    // deep-copies the table on every TransactWriteItems), so the rest are copies of one row the
+    // store wrote, re-keyed (id, synced_key, the body's id) and sent with BatchWriteItem.
+    let seeded = Instant::now();
+    let stored = client
+        .query()
+        .table_name("bench")
+        .index_name("ClientContentTypeIndex")
+        .key_condition_expression("client_id = :c")
+        .expression_attribute_values(":c", AttributeValue::S("bench".into()))
+        .limit(1)
+        .send()
+        .await
+        .unwrap();
+    let row = stored.items()[0].clone();
+    let text = |name: &str| row[name].as_s().unwrap().clone();
+    let (old_id, old_synced, old_body) = (text("content_id"), text("synced_key"), text("body"));
+    let synced_prefix = old_synced.split('#').next().unwrap().to_string();
+    let copies: Vec<WriteRequest> = (0..FULL_FETCH_ITEMS - count)
+        .map(|n| {
+            let id = format!("seed-{n:05}");
+            let mut copy = row.clone();
+            copy.insert("content_id".into(), AttributeValue::S(id.clone()));
+            copy.insert(
+                "synced_key".into(),
+                AttributeValue::S(format!("{synced_prefix}#{id}")),
+            );
+            copy.insert(
+                "body".into(),
+                AttributeValue::S(
+                    old_body.replace(&format!("\"id\":\"{old_id}\""), &format!("\"id\":\"{id}\"")),
+                ),
+            );
+            WriteRequest::builder()
+                .put_request(PutRequest::builder().set_item(Some(copy)).build().unwrap())
+                .build()
+        })
+        .collect();
+    let mut batches = 0;
+    for chunk in copies.chunks(25) {
+        let mut pending = HashMap::from([("bench".to_string(), chunk.to_vec())]);
+        while !pending.is_empty() {
+            let out = client
+                .batch_write_item()
+                .set_request_items(Some(pending))
+                .send()
+                .await
+                .unwrap();
+            batches += 1;
+            pending = out.unprocessed_items().cloned().unwrap_or_default();
+            pending.retain(|_, rows| !rows.is_empty());
+        }
+    }
+    println!(
+        "  seeded {} more items (copies of a stored row) with {batches} BatchWriteItem calls in {:.1} s",
+        FULL_FETCH_ITEMS - count,
+        seeded.elapsed().as_secs_f64()
+    );
 
     // A full fetch, 100 items a page: Query calls only.
-    let before = store.usage();
+    let (before, sent) = (store.usage(), requests.snapshot());
+    let fetched = Instant::now();
     let mut query = ContentQuery {
         limit: Some(100),
         ..ContentQuery::default()
@@ -136,11 +284,14 @@ async fn main() {
         }
     }
     let after = store.usage();
+    let now = requests.snapshot();
+    let queries = now.get("Query").copied().unwrap_or(0) - sent.get("Query").copied().unwrap_or(0);
+    let all: u64 = now.values().sum::<u64>() - sent.values().sum::<u64>();
     println!(
-        "  full fetch: {items} items in {pages} pages, {} Query calls and {} other calls",
-        after.queries - before.queries,
-        (after.get_items + after.transactions + after.batch_writes)
-            - (before.get_items + before.transactions + before.batch_writes)
+        "  full fetch: {items} items in {pages} pages in {:.1} s, {queries} Query requests and {} other requests",
+        fetched.elapsed().as_secs_f64(),
+        all - queries
     );
-    println!("  per page: {}", per(after, before, pages));
+    println!("  per page (store usage): {}", per(after, before, pages));
+    println!("  per page (HTTP requests): {}", requests.per(&sent, pages));
 }
