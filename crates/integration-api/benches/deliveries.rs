@@ -2,7 +2,7 @@
 //! webhooks, 8 in flight) on SQLite and on DynamoDB (moto's server, official SDK client), the
 //! DynamoDB requests and capacity units per delivery and per content page, and the calls a full
 //! fetch of 10,000 items makes (Query only). Run with
-//! `cargo bench -p integration-api --bench deliveries`.
+//! `cargo bench -p integration-api --bench deliveries [-- sqlite|dynamodb]` (both by default).
 //!
 //! HTTP requests are counted per operation by an interceptor on the SDK client (each attempt
 //! counts), apart from the store's own `Usage`; capacity units are what the server returned
@@ -160,11 +160,26 @@ async fn main() {
     ))
     .unwrap();
 
+    // cargo passes `--bench`; any other argument picks one backend.
+    let only: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with("--"));
+    let runs = |backend: &str| only.as_deref().is_none_or(|o| o == backend);
+
+    if runs("sqlite") {
+        sqlite(&template).await;
+    }
+    if runs("dynamodb") {
+        dynamodb(&template).await;
+    }
+}
+
+async fn sqlite(template: &str) {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = Arc::new(SqliteStore::open(dir.path().join("bench.sqlite3")).unwrap());
-    let rate = deliveries_per_second(&app(sqlite), &template, 5_000).await;
+    let rate = deliveries_per_second(&app(sqlite), template, 5_000).await;
     println!("sqlite: 5000 deliveries, {rate:.0} deliveries/s");
+}
 
+async fn dynamodb(template: &str) {
     let moto = moto_server::MotoServer::start().unwrap();
     let requests = Requests::default();
     let config = aws_sdk_dynamodb::config::Builder::from(&moto.sdk_config().await)
@@ -175,7 +190,7 @@ async fn main() {
     let store = DynamoStore::new(client.clone(), "bench", "bench");
     let (before, sent) = (store.usage(), requests.snapshot());
     let count = 100;
-    let rate = deliveries_per_second(&app(Arc::new(store.clone())), &template, count).await;
+    let rate = deliveries_per_second(&app(Arc::new(store.clone())), template, count).await;
     let after = store.usage();
     println!("dynamodb on moto (measures moto): {count} deliveries, {rate:.0} deliveries/s");
     println!(

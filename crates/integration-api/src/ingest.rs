@@ -1,8 +1,8 @@
 //! One webhook delivery from raw bytes to stored changes and published events, shared by the
 //! HTTP route and the `ingest` command.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use http::HeaderMap;
 use providers::{
@@ -99,6 +99,8 @@ pub struct Ingest {
     store: Arc<dyn ContentStore>,
     publisher: Arc<dyn EventPublisher>,
     source: EventSource,
+    /// When a delivery last swept the outbox, shared by the clones serving one process.
+    last_sweep: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Ingest {
@@ -114,6 +116,7 @@ impl Ingest {
             store,
             publisher,
             source,
+            last_sweep: Arc::default(),
         }
     }
 
@@ -240,12 +243,16 @@ impl Ingest {
             events = summary.events,
             "webhook applied"
         );
-        // The events are in the outbox with the changes: a failed publish loses none, the
-        // next delivery or the sweep publishes them, and the provider is not asked to retry.
+        // The events are in the outbox with the changes: a failed publish loses none, a sweep
+        // (a later delivery, the timer, the schedule) publishes them, and the provider is not
+        // asked to retry.
         if !report.events.is_empty()
             && let Err(error) = self.publish_and_mark(report.events).await
         {
             tracing::warn!(provider, error = %chain(&error), "events stay in the outbox until the sweep publishes them");
+        }
+        if !self.delivery_sweep_due() {
+            return Ok(summary);
         }
         match self.sweep(SWEEP_GRACE).await {
             Ok(0) => {}
@@ -287,6 +294,21 @@ impl Ingest {
             .await?)
     }
 
+    /// Whether this delivery should also sweep the outbox: at most once per
+    /// [`DELIVERY_SWEEP_INTERVAL`]: only events older than [`SWEEP_GRACE`] are swept, so an
+    /// outbox query on every delivery of a busy API would nearly always find nothing.
+    fn delivery_sweep_due(&self) -> bool {
+        let now = Instant::now();
+        let mut last = self.last_sweep.lock().unwrap_or_else(|p| p.into_inner());
+        match *last {
+            Some(at) if now.duration_since(at) < DELIVERY_SWEEP_INTERVAL => false,
+            _ => {
+                *last = Some(now);
+                true
+            }
+        }
+    }
+
     async fn publish_and_mark(&self, events: Vec<ContentEvent>) -> Result<(), IngestError> {
         let ids: Vec<String> = events.iter().map(|e| e.event_id.clone()).collect();
         self.publisher.publish(events).await?;
@@ -298,6 +320,10 @@ impl Ingest {
 /// How long a delivery's own events wait before a sweep may publish them: the delivery
 /// publishes them itself well within this, unless its publish failed.
 pub const SWEEP_GRACE: Duration = Duration::from_secs(30);
+
+/// How often deliveries sweep the outbox, at most; the timer in `serve` and the scheduled
+/// event on Lambda sweep too.
+const DELIVERY_SWEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Where counting the outbox backlog stops: past it the backlog is reported as this many,
 /// which is far past any alarm's threshold and keeps the count to a bounded number of reads.

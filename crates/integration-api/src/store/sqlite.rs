@@ -223,11 +223,11 @@ impl ContentStore for SqliteStore {
                         .map_err(db("mark events sent"))?;
                 }
                 // Sent events are kept a week for inspection, then dropped.
-                tx.execute(
-                    "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?1",
-                    params![now.saturating_sub(7 * 24 * 3600 * 1_000_000)],
-                )
-                .map_err(db("mark events sent"))?;
+                tx.prepare_cached("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?1")
+                    .and_then(|mut stmt| {
+                        stmt.execute(params![now.saturating_sub(7 * 24 * 3600 * 1_000_000)])
+                    })
+                    .map_err(db("mark events sent"))?;
             }
             tx.commit().map_err(db("mark events sent"))
         })
@@ -236,23 +236,17 @@ impl ContentStore for SqliteStore {
 }
 
 fn delivery_seen(conn: &Connection, provider: &str, id: &str) -> Result<bool, StoreError> {
-    conn.query_row(
-        "SELECT 1 FROM deliveries WHERE provider = ?1 AND delivery_id = ?2",
-        params![provider, id],
-        |_| Ok(()),
-    )
-    .optional()
-    .map(|found| found.is_some())
-    .map_err(db("look up delivery id"))
+    conn.prepare_cached("SELECT 1 FROM deliveries WHERE provider = ?1 AND delivery_id = ?2")
+        .and_then(|mut stmt| stmt.query_row(params![provider, id], |_| Ok(())))
+        .optional()
+        .map(|found| found.is_some())
+        .map_err(db("look up delivery id"))
 }
 
 fn load(conn: &Connection, id: &str) -> Result<Option<Stored>, StoreError> {
     let row: Option<(i64, Option<String>)> = conn
-        .query_row(
-            "SELECT updated_at, json FROM items WHERE id = ?1",
-            params![id],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
+        .prepare_cached("SELECT updated_at, json FROM items WHERE id = ?1")
+        .and_then(|mut stmt| stmt.query_row(params![id], |row| Ok((row.get(0)?, row.get(1)?))))
         .optional()
         .map_err(db("read item"))?;
     row.map(|(updated_at, json)| {
@@ -356,22 +350,28 @@ fn apply_delivery(conn: &mut Connection, delivery: Delivery) -> Result<ApplyRepo
             source,
         })?;
         tx.conn
-            .execute(
-                "INSERT INTO outbox (event_id, created_at, json) VALUES (?1, ?2, ?3)",
-                params![
+            .prepare_cached("INSERT INTO outbox (event_id, created_at, json) VALUES (?1, ?2, ?3)")
+            .and_then(|mut stmt| {
+                stmt.execute(params![
                     event.event_id,
                     micros(delivery.received_at).saturating_add(n as i64),
                     json
-                ],
-            )
+                ])
+            })
             .map_err(db("write outbox"))?;
     }
     if let Some(id) = &delivery.delivery_id {
         tx.conn
-            .execute(
+            .prepare_cached(
                 "INSERT INTO deliveries (provider, delivery_id, received_at) VALUES (?1, ?2, ?3)",
-                params![delivery.provider, id, delivery.received_at.to_rfc3339()],
             )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    delivery.provider,
+                    id,
+                    delivery.received_at.to_rfc3339()
+                ])
+            })
             .map_err(db("record delivery id"))?;
     }
     tx.commit()?;
@@ -393,18 +393,15 @@ fn save(conn: &Connection, put: &Put) -> Result<(), StoreError> {
             deleted_at,
             synced_at,
         } => {
-            conn.execute(
-                "INSERT OR REPLACE INTO items (id, content_type, provider, status, updated_at, synced_at, digest, json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, NULL)",
-                params![
+            conn.prepare_cached("INSERT OR REPLACE INTO items (id, content_type, provider, status, updated_at, synced_at, digest, json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, NULL)").and_then(|mut stmt| stmt.execute(params![
                     id,
                     content_type.map(ContentType::as_str).unwrap_or(""),
                     provider,
                     ContentStatus::Deleted.as_str(),
                     micros(*deleted_at),
                     micros(*synced_at)
-                ],
-            )
+                ]))
             .map_err(db("write deletion"))?;
             return Ok(());
         }
@@ -413,10 +410,8 @@ fn save(conn: &Connection, put: &Put) -> Result<(), StoreError> {
         id: item.id.clone(),
         source,
     })?;
-    conn.execute(
-        "INSERT OR REPLACE INTO items (id, content_type, provider, status, updated_at, synced_at, digest, json)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
+    conn.prepare_cached("INSERT OR REPLACE INTO items (id, content_type, provider, status, updated_at, synced_at, digest, json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)").and_then(|mut stmt| stmt.execute(params![
             item.id,
             item.content_type.as_str(),
             item.provider_name,
@@ -425,10 +420,10 @@ fn save(conn: &Connection, put: &Put) -> Result<(), StoreError> {
             micros(item.synced_at),
             content_digest(item),
             json
-        ],
-    )
+        ]))
     .map_err(db("write item"))?;
-    conn.execute("DELETE FROM lookups WHERE item_id = ?1", params![item.id])
+    conn.prepare_cached("DELETE FROM lookups WHERE item_id = ?1")
+        .and_then(|mut stmt| stmt.execute(params![item.id]))
         .map_err(db("write lookups"))?;
     let mut insert = conn
         .prepare_cached("INSERT OR IGNORE INTO lookups (kind, key, item_id) VALUES (?1, ?2, ?3)")
