@@ -46,7 +46,7 @@ impl Failure {
 
 impl From<FetchError> for Failure {
     fn from(e: FetchError) -> Failure {
-        let mut message = chain(&e);
+        let mut message = error_line::error_line(&e);
         if let Some(setting) = e.remedy() {
             let _ = write!(message, " ({})", option_hint(setting));
         }
@@ -61,7 +61,7 @@ impl From<WriteError> for Failure {
     fn from(e: WriteError) -> Failure {
         Failure {
             code: ErrorKind::of_write(&e).code(),
-            message: chain(&e),
+            message: error_line::error_line(&e),
         }
     }
 }
@@ -73,15 +73,4 @@ impl<E: Into<Failure>> From<RunError<E>> for Failure {
             RunError::Sink(s) => s.into(),
         }
     }
-}
-
-/// The error and its causes on one line, as the CLI prints them (`{:#}`).
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let _ = write!(text, ": {cause}");
-        source = cause.source();
-    }
-    text
 }

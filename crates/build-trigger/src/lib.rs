@@ -34,15 +34,3 @@ pub use store::{
 };
 pub use summary::{ChangeSummary, MAX_AFFECTED_IDS};
 pub use trigger::{BuildTrigger, Outcome, TriggerError};
-
-/// An error and its causes on one line, each printed once.
-pub(crate) fn render(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(next) = cause {
-        text.push_str(": ");
-        text.push_str(&next.to_string());
-        cause = next.source();
-    }
-    text
-}

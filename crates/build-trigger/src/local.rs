@@ -137,7 +137,7 @@ pub async fn run_local_timer(
             match trigger.on_scheduled(&batch_id, Utc::now()).await {
                 Ok(outcome) => tracing::info!(?outcome, "scheduled batch"),
                 Err(error) => {
-                    tracing::error!(%batch_id, error = %crate::render(&error), "scheduled batch failed")
+                    tracing::error!(%batch_id, error = %error_line::error_line(&error), "scheduled batch failed")
                 }
             }
         });
@@ -170,7 +170,7 @@ pub fn spawn_local_builds(
                     }
                 }
                 Err(error) => {
-                    tracing::error!(error = %crate::render(&error), "the build trigger failed")
+                    tracing::error!(error = %error_line::error_line(&error), "the build trigger failed")
                 }
             }
         }

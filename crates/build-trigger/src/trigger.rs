@@ -254,7 +254,10 @@ impl BuildTrigger {
                 due_at,
                 scheduled,
             }),
-            Err(error) => self.fallback(batch, crate::render(&error), now).await,
+            Err(error) => {
+                self.fallback(batch, error_line::error_line(&error), now)
+                    .await
+            }
         }
     }
 
@@ -291,7 +294,7 @@ impl BuildTrigger {
                 })
             }
             Err(error) => {
-                let reason = crate::render(&error);
+                let reason = error_line::error_line(&error);
                 self.store
                     .finish(
                         &batch,
@@ -372,7 +375,7 @@ impl BuildTrigger {
                 })
             }
             Err(source) => {
-                let reason = crate::render(&source);
+                let reason = error_line::error_line(&source);
                 self.store
                     .finish(&target, &Finish::Failed { reason })
                     .await?;

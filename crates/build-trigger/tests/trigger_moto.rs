@@ -221,17 +221,6 @@ async fn a_refused_start_build_is_an_error_naming_the_project() {
         .await
         .unwrap_err();
     assert!(matches!(error, TriggerError::Fallback { .. }), "{error:?}");
-    let text = error_chain(&error);
+    let text = error_line::error_line(&error);
     assert!(text.contains("no-such-project"), "{text}");
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(next) = cause {
-        text.push_str(": ");
-        text.push_str(&next.to_string());
-        cause = next.source();
-    }
-    text
 }

@@ -7,6 +7,7 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
+use error_line::error_line;
 use reqwest::Url;
 
 use crate::error::FetchError;
@@ -69,7 +70,7 @@ impl AwsAccess {
             .credentials_provider()
             .ok_or_else(|| no_credentials("no credentials provider configured".into()))?;
         if let Err(e) = credentials.provide_credentials().await {
-            return Err(no_credentials(error_chain(&e)));
+            return Err(no_credentials(error_line(&e)));
         }
         Ok(AwsAccess {
             region,
@@ -85,24 +86,9 @@ impl AwsAccess {
             .await
             .map_err(|e| FetchError::NoCredentials {
                 profile: self.profile.clone(),
-                cause: error_chain(&e),
+                cause: error_line(&e),
             })
     }
-}
-
-/// An error and its causes on one line.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// Signs a GET of `url` with SigV4 for `execute-api` in `region` at `time`, as the AWS SDKs
@@ -121,7 +107,7 @@ pub fn sign_get(
     let signing_error = |e: &dyn std::error::Error| FetchError::BadEndpoint {
         url: url.to_string(),
         source_name: "request signing".into(),
-        reason: error_chain(e),
+        reason: error_line(e),
     };
     let params = v4::SigningParams::builder()
         .identity(&identity)

@@ -9,8 +9,9 @@ use reqwest::{StatusCode, Url};
 use serde_json::value::RawValue;
 use unified_content::api::{ContentEnvelope, ContentPage, ContentQuery, ErrorBody, MAX_PAGE_BYTES};
 
-use crate::aws::{AwsAccess, error_chain, sign_get};
+use crate::aws::{AwsAccess, sign_get};
 use crate::error::FetchError;
+use error_line::error_line;
 
 /// Everything but the unreserved characters of RFC 3986 is encoded, in query values and in
 /// the id path segment alike: `+`, `/`, `:`, `#`, `?`, spaces and non-ASCII included.
@@ -165,7 +166,7 @@ impl ContentClient {
             .map_err(|e| FetchError::BadEndpoint {
                 url: endpoint.to_string(),
                 source_name: "HTTP client".into(),
-                reason: error_chain(&e),
+                reason: error_line(&e),
             })?;
         Ok(ContentClient {
             http,
@@ -400,7 +401,7 @@ fn request_failure(e: &reqwest::Error) -> String {
         "request failed"
     };
     // The caller's message names the URL already; reqwest's own text would repeat it.
-    let mut chain = error_chain(e);
+    let mut chain = error_line(e);
     if let Some(url) = e.url() {
         chain = chain.replace(&format!(" for url ({url})"), "");
     }

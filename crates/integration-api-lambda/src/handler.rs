@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tower::ServiceExt;
 
-use crate::{App, error_chain, service};
+use crate::{App, service};
 
 /// Webhooks applied or acknowledged as repeats, by `Provider`.
 pub const WEBHOOKS_ACCEPTED: &str = "WebhooksAccepted";
@@ -173,7 +173,7 @@ fn record(metrics: &Metrics, outcome: &WebhookOutcome) {
 }
 
 fn chain(error: &dyn std::error::Error) -> Error {
-    let text = error_chain(error);
+    let text = error_line::error_line(error);
     tracing::error!(error = %text, "outbox sweep failed");
     text.into()
 }

@@ -127,15 +127,3 @@ pub async fn app(mut env: BTreeMap<String, String>, sdk: &SdkConfig) -> Result<A
         published,
     })
 }
-
-/// An error and its causes on one line, each once: how the function logs and returns errors.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(next) = cause {
-        text.push_str(": ");
-        text.push_str(&next.to_string());
-        cause = next.source();
-    }
-    text
-}

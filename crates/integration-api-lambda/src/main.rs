@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use aws_config::BehaviorVersion;
 use emf_metrics::Metrics;
-use integration_api_lambda::{Handler, app, error_chain};
+use integration_api_lambda::{Handler, app};
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 
 #[tokio::main]
@@ -23,7 +23,7 @@ async fn main() -> ExitCode {
     let app = match app(std::env::vars().collect(), &sdk).await {
         Ok(app) => app,
         Err(error) => {
-            let message = error_chain(&error);
+            let message = error_line::error_line(&error);
             tracing::error!("{message}");
             eprintln!("integration-api-lambda: {message}");
             return ExitCode::from(2);

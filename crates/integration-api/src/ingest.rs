@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use error_line::error_line;
 use http::HeaderMap;
 use providers::{
     AdapterError, Change, ProviderAdapter, ProviderRegistry, SignatureError, WebhookRequest,
@@ -249,7 +250,7 @@ impl Ingest {
         if !report.events.is_empty()
             && let Err(error) = self.publish_and_mark(report.events).await
         {
-            tracing::warn!(provider, error = %chain(&error), "events stay in the outbox until the sweep publishes them");
+            tracing::warn!(provider, error = %error_line(&error), "events stay in the outbox until the sweep publishes them");
         }
         if !self.delivery_sweep_due() {
             return Ok(summary);
@@ -258,7 +259,7 @@ impl Ingest {
             Ok(0) => {}
             Ok(n) => tracing::info!(events = n, "published events left in the outbox"),
             Err(error) => {
-                tracing::warn!(error = %chain(&error), "outbox sweep failed; it is retried")
+                tracing::warn!(error = %error_line(&error), "outbox sweep failed; it is retried")
             }
         }
         Ok(summary)
@@ -331,15 +332,3 @@ pub const BACKLOG_COUNT_LIMIT: usize = 100_000;
 
 /// Events read from the outbox at a time.
 const SWEEP_BATCH: usize = 100;
-
-/// An error and its causes on one line, for a log.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(next) = cause {
-        text.push_str(": ");
-        text.push_str(&next.to_string());
-        cause = next.source();
-    }
-    text
-}

@@ -170,7 +170,7 @@ impl MotoServer {
     pub fn shared() -> &'static MotoServer {
         static SHARED: OnceLock<MotoServer> = OnceLock::new();
         SHARED.get_or_init(|| {
-            MotoServer::start().unwrap_or_else(|error| panic!("{}", render(&error)))
+            MotoServer::start().unwrap_or_else(|error| panic!("{}", error_line::error_line(&error)))
         })
     }
 
@@ -287,16 +287,4 @@ fn python() -> PathBuf {
     std::env::var_os("CONTENT_TEST_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"))
-}
-
-/// The error and its causes on one line, for a panic message.
-fn render(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(next) = cause {
-        text.push_str(": ");
-        text.push_str(&next.to_string());
-        cause = next.source();
-    }
-    text
 }
