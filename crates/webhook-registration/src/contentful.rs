@@ -15,7 +15,6 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::api::Api;
 use crate::{MAX_PAGES, Outcome, Registration, RegistrationError, Secret, Status};
 
 const DEFAULT_BASE: &str = "https://api.contentful.com";
@@ -56,18 +55,11 @@ pub(crate) async fn register(
     client: &reqwest::Client,
     token: &Secret,
 ) -> Result<Vec<Outcome>, RegistrationError> {
-    let provider = registration.provider.name();
     let space =
         registration.path_setting(registration.space_id.as_deref(), "space id", "yadj1kx9rmg0")?;
     let secret = registration.required_secret()?;
     check_secret(registration, secret)?;
-    let api = Api::new(
-        client,
-        provider,
-        "CONTENTFUL_MANAGEMENT_TOKEN",
-        &registration.base_or(DEFAULT_BASE),
-        &[token, secret],
-    );
+    let api = registration.api(client, DEFAULT_BASE, &[token, secret]);
     let topics: Vec<&str> = providers::contentful::EVENTS
         .iter()
         .map(|t| t.strip_prefix(TOPIC_PREFIX).unwrap_or(t))

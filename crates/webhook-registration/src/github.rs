@@ -8,7 +8,6 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::api::Api;
 use crate::{MAX_PAGES, Outcome, Registration, RegistrationError, Secret, Status};
 
 const DEFAULT_BASE: &str = "https://api.github.com";
@@ -35,16 +34,9 @@ pub(crate) async fn register(
     client: &reqwest::Client,
     token: &Secret,
 ) -> Result<Vec<Outcome>, RegistrationError> {
-    let provider = registration.provider.name();
     let (owner, repo) = repository(registration)?;
     let secret = registration.required_secret()?;
-    let api = Api::new(
-        client,
-        provider,
-        "GITHUB_TOKEN",
-        &registration.base_or(DEFAULT_BASE),
-        &[token, secret],
-    );
+    let api = registration.api(client, DEFAULT_BASE, &[token, secret]);
     let hooks_url = api.url(&format!("/repos/{owner}/{repo}/hooks"));
     let request = |method: reqwest::Method, url: &str| {
         client

@@ -371,10 +371,21 @@ impl Registration {
         }
     }
 
-    /// The management API's base: the override, else `default`.
-    fn base_or(&self, default: &str) -> String {
-        self.api_base
-            .as_ref()
-            .map_or_else(|| default.to_string(), Url::to_string)
+    /// The provider's management API at the base override, else at `default_base`, named
+    /// with the provider and its token variable; `secrets` are cut out of quoted answers.
+    fn api<'a>(
+        &self,
+        client: &'a reqwest::Client,
+        default_base: &str,
+        secrets: &[&'a Secret],
+    ) -> api::Api<'a> {
+        let base = self.api_base.as_ref().map_or(default_base, Url::as_str);
+        api::Api::new(
+            client,
+            self.provider.name(),
+            self.provider.token_variable().unwrap_or_default(),
+            base,
+            secrets,
+        )
     }
 }

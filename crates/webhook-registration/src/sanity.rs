@@ -9,7 +9,6 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::api::Api;
 use crate::{Outcome, Registration, RegistrationError, Secret, Status};
 
 const DEFAULT_BASE: &str = "https://api.sanity.io";
@@ -41,19 +40,12 @@ pub(crate) async fn register(
     client: &reqwest::Client,
     token: &Secret,
 ) -> Result<Vec<Outcome>, RegistrationError> {
-    let provider = registration.provider.name();
     let project =
         registration.path_setting(registration.project_id.as_deref(), "project id", "abc123xy")?;
     let dataset =
         registration.path_setting(Some(&registration.dataset), "dataset", "production")?;
     let secret = registration.required_secret()?;
-    let api = Api::new(
-        client,
-        provider,
-        "SANITY_API_TOKEN",
-        &registration.base_or(DEFAULT_BASE),
-        &[token, secret],
-    );
+    let api = registration.api(client, DEFAULT_BASE, &[token, secret]);
     let hooks_url = api.url(&format!("/{HOOKS_API}/hooks/projects/{project}"));
     let operations = providers::sanity::EVENTS;
     let subscription = operations.join(",");

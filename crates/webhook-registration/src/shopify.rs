@@ -108,13 +108,7 @@ pub(crate) async fn register(
         "Admin API version",
         DEFAULT_API_VERSION,
     )?;
-    let api = Api::new(
-        client,
-        provider,
-        "SHOPIFY_ADMIN_TOKEN",
-        &registration.base_or(&format!("https://{host}")),
-        &[token],
-    );
+    let api = registration.api(client, &format!("https://{host}"), &[token]);
     let url = api.url(&format!("/admin/api/{version}/graphql.json"));
     let graphql = Graphql {
         api: &api,
