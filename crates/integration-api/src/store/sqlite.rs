@@ -223,16 +223,27 @@ impl ContentStore for SqliteStore {
                         .map_err(db("mark events sent"))?;
                 }
                 // Sent events are kept a week for inspection, then dropped.
-                tx.prepare_cached("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?1")
-                    .and_then(|mut stmt| {
-                        stmt.execute(params![now.saturating_sub(7 * 24 * 3600 * 1_000_000)])
-                    })
-                    .map_err(db("mark events sent"))?;
+                execute_cached(
+                    &tx,
+                    "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?1",
+                    params![now.saturating_sub(7 * 24 * 3600 * 1_000_000)],
+                )
+                .map_err(db("mark events sent"))?;
             }
             tx.commit().map_err(db("mark events sent"))
         })
         .await
     }
+}
+
+/// `conn.execute` with the statement kept in the connection's cache, for the statements every
+/// delivery runs.
+fn execute_cached(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
 }
 
 fn delivery_seen(conn: &Connection, provider: &str, id: &str) -> Result<bool, StoreError> {
@@ -349,30 +360,24 @@ fn apply_delivery(conn: &mut Connection, delivery: Delivery) -> Result<ApplyRepo
             id: event.content_id.clone(),
             source,
         })?;
-        tx.conn
-            .prepare_cached("INSERT INTO outbox (event_id, created_at, json) VALUES (?1, ?2, ?3)")
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    event.event_id,
-                    micros(delivery.received_at).saturating_add(n as i64),
-                    json
-                ])
-            })
-            .map_err(db("write outbox"))?;
+        execute_cached(
+            tx.conn,
+            "INSERT INTO outbox (event_id, created_at, json) VALUES (?1, ?2, ?3)",
+            params![
+                event.event_id,
+                micros(delivery.received_at).saturating_add(n as i64),
+                json
+            ],
+        )
+        .map_err(db("write outbox"))?;
     }
     if let Some(id) = &delivery.delivery_id {
-        tx.conn
-            .prepare_cached(
-                "INSERT INTO deliveries (provider, delivery_id, received_at) VALUES (?1, ?2, ?3)",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    delivery.provider,
-                    id,
-                    delivery.received_at.to_rfc3339()
-                ])
-            })
-            .map_err(db("record delivery id"))?;
+        execute_cached(
+            tx.conn,
+            "INSERT INTO deliveries (provider, delivery_id, received_at) VALUES (?1, ?2, ?3)",
+            params![delivery.provider, id, delivery.received_at.to_rfc3339()],
+        )
+        .map_err(db("record delivery id"))?;
     }
     tx.commit()?;
     Ok(ApplyReport {
@@ -393,15 +398,19 @@ fn save(conn: &Connection, put: &Put) -> Result<(), StoreError> {
             deleted_at,
             synced_at,
         } => {
-            conn.prepare_cached("INSERT OR REPLACE INTO items (id, content_type, provider, status, updated_at, synced_at, digest, json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, NULL)").and_then(|mut stmt| stmt.execute(params![
+            execute_cached(
+                conn,
+                "INSERT OR REPLACE INTO items (id, content_type, provider, status, updated_at, synced_at, digest, json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, NULL)",
+                params![
                     id,
                     content_type.map(ContentType::as_str).unwrap_or(""),
                     provider,
                     ContentStatus::Deleted.as_str(),
                     micros(*deleted_at),
                     micros(*synced_at)
-                ]))
+                ],
+            )
             .map_err(db("write deletion"))?;
             return Ok(());
         }
@@ -410,8 +419,11 @@ fn save(conn: &Connection, put: &Put) -> Result<(), StoreError> {
         id: item.id.clone(),
         source,
     })?;
-    conn.prepare_cached("INSERT OR REPLACE INTO items (id, content_type, provider, status, updated_at, synced_at, digest, json)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)").and_then(|mut stmt| stmt.execute(params![
+    execute_cached(
+        conn,
+        "INSERT OR REPLACE INTO items (id, content_type, provider, status, updated_at, synced_at, digest, json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
             item.id,
             item.content_type.as_str(),
             item.provider_name,
@@ -420,11 +432,15 @@ fn save(conn: &Connection, put: &Put) -> Result<(), StoreError> {
             micros(item.synced_at),
             content_digest(item),
             json
-        ]))
+        ],
+    )
     .map_err(db("write item"))?;
-    conn.prepare_cached("DELETE FROM lookups WHERE item_id = ?1")
-        .and_then(|mut stmt| stmt.execute(params![item.id]))
-        .map_err(db("write lookups"))?;
+    execute_cached(
+        conn,
+        "DELETE FROM lookups WHERE item_id = ?1",
+        params![item.id],
+    )
+    .map_err(db("write lookups"))?;
     let mut insert = conn
         .prepare_cached("INSERT OR IGNORE INTO lookups (kind, key, item_id) VALUES (?1, ?2, ?3)")
         .map_err(db("write lookups"))?;
