@@ -33,6 +33,14 @@ fn registration(provider: Provider, base: &Url) -> Registration {
     }
 }
 
+/// Registers `provider` at the stand-in at `base` with `token`, expecting success.
+async fn register(provider: Provider, base: &Url, token: &str) -> Vec<Outcome> {
+    registration(provider, base)
+        .register(Some(Secret::new(token)))
+        .await
+        .unwrap()
+}
+
 fn statuses(outcomes: &[Outcome]) -> Vec<(String, Status)> {
     outcomes
         .iter()
@@ -51,17 +59,10 @@ fn all(outcomes: &[Outcome], status: Status) -> bool {
 async fn github_creates_once_across_pages() {
     let stand_in = github::GitHub::default().with_other_hooks(120);
     let base = stand_in::serve(stand_in.router()).await;
-    let token = || Some(Secret::new(github::TOKEN));
 
-    let first = registration(Provider::Decap, &base)
-        .register(token())
-        .await
-        .unwrap();
+    let first = register(Provider::Decap, &base, github::TOKEN).await;
     assert_eq!(statuses(&first), [("push".to_string(), Status::Created)]);
-    let second = registration(Provider::Decap, &base)
-        .register(token())
-        .await
-        .unwrap();
+    let second = register(Provider::Decap, &base, github::TOKEN).await;
     assert!(all(&second, Status::AlreadyPresent), "{second:?}");
     assert_eq!(first[0].id, second[0].id);
 
@@ -76,12 +77,8 @@ async fn github_creates_once_across_pages() {
 async fn shopify_subscribes_each_handled_topic_once() {
     let stand_in = shopify::Shopify::default();
     let base = stand_in::serve(stand_in.router()).await;
-    let token = || Some(Secret::new(shopify::TOKEN));
 
-    let first = registration(Provider::Shopify, &base)
-        .register(token())
-        .await
-        .unwrap();
+    let first = register(Provider::Shopify, &base, shopify::TOKEN).await;
     let topics: Vec<String> = first.iter().map(|o| o.subscription.clone()).collect();
     assert_eq!(
         topics,
@@ -97,10 +94,7 @@ async fn shopify_subscribes_each_handled_topic_once() {
     );
     assert!(all(&first, Status::Created), "{first:?}");
     // The stand-in pages by 3, so the second run reads three pages.
-    let second = registration(Provider::Shopify, &base)
-        .register(token())
-        .await
-        .unwrap();
+    let second = register(Provider::Shopify, &base, shopify::TOKEN).await;
     assert!(all(&second, Status::AlreadyPresent), "{second:?}");
     let subscriptions = stand_in.subscriptions.lock().unwrap();
     assert_eq!(subscriptions.len(), 7);
@@ -118,10 +112,7 @@ async fn shopify_subscription_to_another_url_is_not_ours() {
         "id": "gid://shopify/WebhookSubscription/99", "topic": "PRODUCTS_CREATE", "uri": "https://old.example/hook",
     }));
     let base = stand_in::serve(stand_in.router()).await;
-    let outcomes = registration(Provider::Shopify, &base)
-        .register(Some(Secret::new(shopify::TOKEN)))
-        .await
-        .unwrap();
+    let outcomes = register(Provider::Shopify, &base, shopify::TOKEN).await;
     assert!(all(&outcomes, Status::Created), "{outcomes:?}");
     assert_eq!(
         stand_in.subscriptions.lock().unwrap().len(),
@@ -134,20 +125,13 @@ async fn shopify_subscription_to_another_url_is_not_ours() {
 async fn sanity_creates_once() {
     let stand_in = sanity::Sanity::default();
     let base = stand_in::serve(stand_in.router()).await;
-    let token = || Some(Secret::new(sanity::TOKEN));
 
-    let first = registration(Provider::Sanity, &base)
-        .register(token())
-        .await
-        .unwrap();
+    let first = register(Provider::Sanity, &base, sanity::TOKEN).await;
     assert_eq!(
         statuses(&first),
         [("create,update,delete".to_string(), Status::Created)]
     );
-    let second = registration(Provider::Sanity, &base)
-        .register(token())
-        .await
-        .unwrap();
+    let second = register(Provider::Sanity, &base, sanity::TOKEN).await;
     assert!(all(&second, Status::AlreadyPresent), "{second:?}");
     let hooks = stand_in.hooks.lock().unwrap();
     assert_eq!(hooks.len(), 1);
@@ -166,19 +150,12 @@ async fn contentful_creates_definition_and_secret_once() {
         }));
     }
     let base = stand_in::serve(stand_in.router()).await;
-    let token = || Some(Secret::new(contentful::TOKEN));
 
-    let first = registration(Provider::Contentful, &base)
-        .register(token())
-        .await
-        .unwrap();
+    let first = register(Provider::Contentful, &base, contentful::TOKEN).await;
     assert!(all(&first, Status::Created), "{first:?}");
     assert_eq!(first.len(), 2);
     assert_eq!(first[1].subscription, "signing secret");
-    let second = registration(Provider::Contentful, &base)
-        .register(token())
-        .await
-        .unwrap();
+    let second = register(Provider::Contentful, &base, contentful::TOKEN).await;
     assert!(all(&second, Status::AlreadyPresent), "{second:?}");
 
     let definitions = stand_in.definitions.lock().unwrap();
@@ -199,10 +176,7 @@ async fn contentful_other_signing_secret_is_left_and_flagged() {
     let stand_in = contentful::Contentful::default();
     *stand_in.signing_secret.lock().unwrap() = Some("z".repeat(64));
     let base = stand_in::serve(stand_in.router()).await;
-    let outcomes = registration(Provider::Contentful, &base)
-        .register(Some(Secret::new(contentful::TOKEN)))
-        .await
-        .unwrap();
+    let outcomes = register(Provider::Contentful, &base, contentful::TOKEN).await;
     assert_eq!(outcomes[1].status, Status::AlreadyPresent);
     assert!(
         outcomes[1]
@@ -439,10 +413,7 @@ async fn an_existing_hook_lacking_an_event_is_left_and_flagged() {
         "config": {"url": format!("{API_URL}/webhooks/tina"), "content_type": "json", "insecure_ssl": "0"},
     }));
     let base = stand_in::serve(stand_in.router()).await;
-    let outcomes = registration(Provider::Tina, &base)
-        .register(Some(Secret::new(github::TOKEN)))
-        .await
-        .unwrap();
+    let outcomes = register(Provider::Tina, &base, github::TOKEN).await;
     assert_eq!(outcomes[0].status, Status::AlreadyPresent);
     assert_eq!(outcomes[0].id.as_deref(), Some("7"));
     assert_eq!(
@@ -464,10 +435,7 @@ async fn a_sanity_webhook_on_every_dataset_counts_as_present() {
         "rule": {"on": ["create", "update", "delete"]},
     }));
     let base = stand_in::serve(stand_in.router()).await;
-    let outcomes = registration(Provider::Sanity, &base)
-        .register(Some(Secret::new(sanity::TOKEN)))
-        .await
-        .unwrap();
+    let outcomes = register(Provider::Sanity, &base, sanity::TOKEN).await;
     assert!(all(&outcomes, Status::AlreadyPresent), "{outcomes:?}");
     assert_eq!(stand_in.hooks.lock().unwrap().len(), 1);
 }
