@@ -22,14 +22,19 @@ fn is_id_key(key: &str) -> bool {
     key == "id" || key.ends_with("_id") || key.ends_with("Id") || key.ends_with("_ids")
 }
 
+/// The one rule of both rewrites: an integer of this magnitude becomes a string.
+fn quoted(magnitude: u128, under_id_key: bool) -> bool {
+    under_id_key || magnitude > u128::from(MAX_SAFE_INTEGER)
+}
+
 fn walk(value: &mut Value, under_id_key: bool) {
     match value {
         Value::Number(n) => {
-            let unsafe_int = n.as_u64().is_some_and(|v| v > MAX_SAFE_INTEGER)
-                || n.as_i64()
-                    .is_some_and(|v| v.unsigned_abs() > MAX_SAFE_INTEGER);
-            let is_int = n.is_i64() || n.is_u64();
-            if unsafe_int || (under_id_key && is_int) {
+            let magnitude = n
+                .as_u64()
+                .map(u128::from)
+                .or_else(|| n.as_i64().map(|v| u128::from(v.unsigned_abs())));
+            if magnitude.is_some_and(|m| quoted(m, under_id_key)) {
                 *value = Value::String(n.to_string());
             }
         }
@@ -83,7 +88,7 @@ impl JsSafe {
         magnitude: u128,
         text: String,
     ) -> io::Result<()> {
-        if !self.in_key && (magnitude > u128::from(MAX_SAFE_INTEGER) || self.under_id()) {
+        if !self.in_key && quoted(magnitude, self.under_id()) {
             writer.write_all(b"\"")?;
             writer.write_all(text.as_bytes())?;
             writer.write_all(b"\"")
