@@ -173,32 +173,27 @@ impl DynamoStore {
     /// All rows of a partition key, with a consistent read.
     async fn partition(&self, pk: &str) -> Result<Vec<Row>, StoreError> {
         let mut rows = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":pk", s(pk))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(|e| throttled_or_backend("read item", pk, e))?;
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", s(pk))
+            .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .into_paginator()
+            .send();
+        while let Some(out) = pages.next().await {
+            let out = out.map_err(|e| throttled_or_backend("read item", pk, e))?;
             self.count(
                 |u| u.queries += 1,
                 &out.consumed_capacity().into_iter().collect::<Vec<_>>(),
                 false,
             );
             rows.extend(out.items().iter().cloned().map(Row));
-            match out.last_evaluated_key() {
-                Some(key) => start = Some(key.clone()),
-                None => return Ok(rows),
-            }
         }
+        Ok(rows)
     }
 }
 

@@ -16,28 +16,25 @@ impl DynamoStore {
         at_most: usize,
     ) -> Result<usize, StoreError> {
         let mut count = 0usize;
-        let mut start = None;
         // Each page counts what one Query reads (up to 1 MB); the count stops at `at_most`
         // so that a huge backlog costs a bounded number of calls.
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(OUTBOX_INDEX)
-                .key_condition_expression("outbox = :p AND created_at < :before")
-                .expression_attribute_values(":p", s("pending"))
-                .expression_attribute_values(":before", n(micros(before)))
-                .select(Select::Count)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| backend("count outbox", e))?;
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(OUTBOX_INDEX)
+            .key_condition_expression("outbox = :p AND created_at < :before")
+            .expression_attribute_values(":p", s("pending"))
+            .expression_attribute_values(":before", n(micros(before)))
+            .select(Select::Count)
+            .into_paginator()
+            .send();
+        while count < at_most
+            && let Some(out) = pages.next().await
+        {
+            let out = out.map_err(|e| backend("count outbox", e))?;
             count = count.saturating_add(usize::try_from(out.count()).unwrap_or(0));
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() || count >= at_most {
-                return Ok(count.min(at_most));
-            }
         }
+        Ok(count.min(at_most))
     }
 }
