@@ -1,9 +1,8 @@
 //! The `integration-api` binary: `ingest` of saved webhooks with its exit codes, and `serve`
 //! over loopback HTTP with SigV4 on GETs.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
@@ -14,17 +13,12 @@ use providers::signature::hmac_sha256;
 use serde_json::{Value, json};
 use url::Url;
 
+mod support;
+use support::{Server, fixture};
+
 const BIN: &str = env!("CARGO_BIN_EXE_integration-api");
 const SECRET: &str = "shpss_cli_test_secret";
 const PRODUCT: &str = "gid://shopify/Product/788032119674292922";
-
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/../providers/tests/fixtures/shopify/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
 
 fn config(dir: &Path) -> PathBuf {
     let path = dir.join("integration-api.toml");
@@ -205,52 +199,28 @@ fn ingest_replays_saved_webhooks_with_documented_exit_codes() {
     assert_eq!(usage.code, 2);
 }
 
-/// Kills the server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_server(config: &Path) -> (Server, String, std::thread::JoinHandle<Vec<String>>) {
-    let mut child = Command::new(BIN)
-        .arg("--config")
-        .arg(config)
-        .args(["serve", "--bind", "127.0.0.1:0", "--require-sigv4"])
-        .env("SHOPIFY_WEBHOOK_SECRET", SECRET)
-        .env(
-            "INTEGRATION_API_ACCESS_KEYS",
-            "AKIDCLI:cli-secret-access-key",
-        )
-        .env("RUST_LOG", "debug")
-        .env_remove("INTEGRATION_API_DB")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let address = loop {
-        let line = lines
-            .next()
-            .expect("the server printed its address")
-            .unwrap();
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.trim().to_string();
-        }
-    };
-    // Keep draining the server's log so it never blocks on a full pipe.
-    let log = std::thread::spawn(move || lines.map_while(Result::ok).collect());
-    (Server(child), address, log)
+fn start_server(config: &Path) -> Server {
+    Server::spawn(
+        Command::new(BIN)
+            .arg("--config")
+            .arg(config)
+            .args(["serve", "--bind", "127.0.0.1:0", "--require-sigv4"])
+            .env("SHOPIFY_WEBHOOK_SECRET", SECRET)
+            .env(
+                "INTEGRATION_API_ACCESS_KEYS",
+                "AKIDCLI:cli-secret-access-key",
+            )
+            .env("RUST_LOG", "debug")
+            .env_remove("INTEGRATION_API_DB"),
+    )
 }
 
 #[tokio::test]
 async fn serve_takes_webhooks_and_serves_signed_reads() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path());
-    let (server, address, log) = start_server(&config);
+    let server = start_server(&config);
+    let address = server.address.clone();
     let client = reqwest::Client::new();
 
     let body = fixture("products_update.json");
@@ -291,8 +261,7 @@ async fn serve_takes_webhooks_and_serves_signed_reads() {
     assert_eq!(item["content"]["id"], PRODUCT);
     assert_eq!(item["content"]["price"]["currency_code"], "EUR");
 
-    drop(server);
-    let log = log.join().unwrap().join("\n");
+    let log = server.stop();
     assert!(
         log.contains("webhook applied") && log.contains("SigV4 signature verified"),
         "{log}"

@@ -2,9 +2,8 @@
 //! over loopback, then the real `content-fetch` binary reading it with SigV4 and writing
 //! Eleventy data files, then a deletion and an incremental run.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -12,39 +11,12 @@ use providers::Secret;
 use providers::signature::hmac_sha256;
 use serde_json::Value;
 
+mod support;
+use support::{Server, content_fetch, fixture};
+
 const SECRET: &str = "shpss_e2e_secret";
 const ACCESS_KEY: &str = "AKIDE2ETEST";
 const SECRET_KEY: &str = "e2e-secret-access-key";
-
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/../providers/tests/fixtures/shopify/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-/// The current `content-fetch` binary, built from the workspace so that the test never runs
-/// a stale one.
-fn content_fetch() -> PathBuf {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--bin", "content-fetch"])
-        .current_dir(&workspace)
-        .status()
-        .unwrap();
-    assert!(status.success(), "cargo build --bin content-fetch failed");
-    Path::new(env!("CARGO_BIN_EXE_integration-api")).with_file_name("content-fetch")
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// The server on the SQLite file of `dir`, or on DynamoDB and SNS (moto's server) with the table
 /// and topic `deploy/template.yaml` deploys, created by deploy-template under `prefix`.
@@ -80,28 +52,17 @@ async fn serve(dir: &Path, prefix: Option<&str>) -> (Server, String) {
     } else {
         command.args(["--config"]).arg(&config).arg("serve");
     }
-    let mut child = command
-        .args(["--bind", "127.0.0.1:0", "--require-sigv4"])
-        .env("SHOPIFY_WEBHOOK_SECRET", SECRET)
-        .env(
-            "INTEGRATION_API_ACCESS_KEYS",
-            format!("{ACCESS_KEY}:{SECRET_KEY}"),
-        )
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let address = loop {
-        let line = lines
-            .next()
-            .expect("the server printed its address")
-            .unwrap();
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.trim().to_string();
-        }
-    };
-    std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
-    (Server(child), address)
+    let server = Server::spawn(
+        command
+            .args(["--bind", "127.0.0.1:0", "--require-sigv4"])
+            .env("SHOPIFY_WEBHOOK_SECRET", SECRET)
+            .env(
+                "INTEGRATION_API_ACCESS_KEYS",
+                format!("{ACCESS_KEY}:{SECRET_KEY}"),
+            ),
+    );
+    let address = server.address.clone();
+    (server, address)
 }
 
 async fn deliver(address: &str, topic: &str, body: String, id: &str) -> Value {

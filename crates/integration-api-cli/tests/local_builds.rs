@@ -2,16 +2,17 @@
 //! builds through the build trigger's decision, each after the real `content-fetch` refreshed
 //! the site's data, with the environment a CodeBuild build gets.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use providers::Secret;
 use providers::signature::hmac_sha256;
+
+mod support;
+use support::{Server, content_fetch, fixture};
 
 const SECRET: &str = "shpss_local_builds_secret";
 const ACCESS_KEY: &str = "AKIDLOCALBUILDS";
@@ -24,36 +25,7 @@ printf '%s|%s|%s|%s|%s|%s\n' "$BUILD_TYPE" "$BATCH_ID" "$BATCH_EVENT_COUNT" "$IN
 printf '%s\n' "$CONTENT_CHANGES_SUMMARY" >> summaries.log
 echo "site built""#;
 
-/// The current `content-fetch`, built next to the `integration-api` binary where `serve`
-/// looks for it.
-fn build_content_fetch() {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--bin", "content-fetch"])
-        .current_dir(&workspace)
-        .status()
-        .unwrap();
-    assert!(status.success(), "cargo build --bin content-fetch failed");
-    assert!(
-        Path::new(env!("CARGO_BIN_EXE_integration-api"))
-            .with_file_name("content-fetch")
-            .is_file()
-    );
-}
-
-struct Server {
-    child: Child,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(dir: &Path, site: &Path) -> (Server, String) {
+fn serve(dir: &Path, site: &Path) -> Server {
     let config = dir.join("integration-api.toml");
     std::fs::write(
         &config,
@@ -64,60 +36,37 @@ fn serve(dir: &Path, site: &Path) -> (Server, String) {
     )
     .unwrap();
     let empty = dir.join("no-aws-files");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_integration-api"))
-        .arg("--config")
-        .arg(&config)
-        .args(["serve", "--bind", "127.0.0.1:0", "--require-sigv4"])
-        .arg("--build-command")
-        .arg(BUILD)
-        .arg("--site")
-        .arg(site)
-        .env("SHOPIFY_WEBHOOK_SECRET", SECRET)
-        .env(
-            "INTEGRATION_API_ACCESS_KEYS",
-            format!("{ACCESS_KEY}:{SECRET_KEY}"),
-        )
-        // The builds' content-fetch signs with these, as a developer's shell would hold them.
-        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_PROFILE")
-        .env("AWS_CONFIG_FILE", &empty)
-        .env("AWS_SHARED_CREDENTIALS_FILE", &empty)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("CI", "true")
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let address = loop {
-        let line = lines
-            .next()
-            .expect("the server printed its address")
-            .unwrap();
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.trim().to_string();
-        }
-    };
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let sink = log.clone();
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            sink.lock().unwrap().push(line);
-        }
-    });
-    (Server { child, log }, address)
+    Server::spawn(
+        Command::new(env!("CARGO_BIN_EXE_integration-api"))
+            .arg("--config")
+            .arg(&config)
+            .args(["serve", "--bind", "127.0.0.1:0", "--require-sigv4"])
+            .arg("--build-command")
+            .arg(BUILD)
+            .arg("--site")
+            .arg(site)
+            .env("SHOPIFY_WEBHOOK_SECRET", SECRET)
+            .env(
+                "INTEGRATION_API_ACCESS_KEYS",
+                format!("{ACCESS_KEY}:{SECRET_KEY}"),
+            )
+            // The builds' content-fetch signs with these, as a developer's shell would hold them.
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_PROFILE")
+            .env("AWS_CONFIG_FILE", &empty)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &empty)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("CI", "true")
+            .env("RUST_LOG", "info"),
+    )
 }
 
 /// A Shopify product update for product `n`, signed.
 async fn deliver_product(address: &str, n: u32) {
-    let body = std::fs::read_to_string(format!(
-        "{}/../providers/tests/fixtures/shopify/products_update.json",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-    .replace("788032119674292922", &format!("78803211967429{n:04}"));
+    let body = fixture("products_update.json")
+        .replace("788032119674292922", &format!("78803211967429{n:04}"));
     let signature = BASE64.encode(hmac_sha256(&Secret::new(SECRET), body.as_bytes()));
     let response = reqwest::Client::new()
         .post(format!("{address}/webhooks/shopify"))
@@ -142,7 +91,7 @@ fn lines_of(path: &PathBuf) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signed_webhooks_build_the_site_once_per_batch_with_the_build_environment() {
-    build_content_fetch();
+    content_fetch();
     let dir = tempfile::tempdir().unwrap();
     let site = dir.path().join("site");
     std::fs::create_dir_all(&site).unwrap();
@@ -152,7 +101,8 @@ async fn signed_webhooks_build_the_site_once_per_batch_with_the_build_environmen
     )
     .unwrap();
     std::fs::write(site.join("fail-once"), "").unwrap();
-    let (server, address) = serve(dir.path(), &site);
+    let server = serve(dir.path(), &site);
+    let address = server.address.clone();
 
     // One product update builds at once; the next three, inside the cooldown after that
     // build, wait in one batch that the in-process timer builds at the window's end.
@@ -171,7 +121,7 @@ async fn signed_webhooks_build_the_site_once_per_batch_with_the_build_environmen
     }
     // Nothing else is due: a third build would be a bug.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let log = server.log.lock().unwrap().join("\n");
+    let log = server.stop();
     let lines = lines_of(&builds);
     assert_eq!(lines.len(), 2, "{lines:?}\n{log}");
     let api = format!("|{address}|");
