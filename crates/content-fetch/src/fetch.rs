@@ -118,8 +118,20 @@ impl ContentSource {
     }
 
     /// Streams the matching items page by page. A snapshot holding drafts is refused unless
-    /// the filters ask for drafts.
+    /// the filters ask for drafts; a snapshot file cut or edited is refused before any page.
     pub fn pages(&self, options: &FetchOptions) -> Result<PageStream, FetchError> {
+        self.stream_pages(options, true)
+    }
+
+    /// [`ContentSource::pages`]; from a snapshot, with `check_first` the whole file is read
+    /// once to check it before the first page. Without it the file is read once: a cut or
+    /// edited file still fails the stream before its last page, so a caller that keeps
+    /// nothing until the end (a collect, an engine run, a snapshot pull) needs no first read.
+    pub(crate) fn stream_pages(
+        &self,
+        options: &FetchOptions,
+        check_first: bool,
+    ) -> Result<PageStream, FetchError> {
         match &self.0 {
             Origin::Api(client) => Ok(api_pages(client, options)),
             Origin::Snapshot {
@@ -130,9 +142,10 @@ impl ContentSource {
                 if header.includes_drafts && !options.filters.includes_drafts() {
                     return Err(FetchError::DraftSnapshot { path: path.clone() });
                 }
-                // A file cut or edited is refused before any page; the stream checks again
-                // that it is the same file.
-                Snapshot::check(path)?;
+                // The stream checks again that it is the same file.
+                if check_first {
+                    Snapshot::check(path)?;
+                }
                 let endpoint = header.endpoint.clone();
                 let source = match fallback_for {
                     None => SourceKind::Snapshot {
@@ -153,7 +166,7 @@ impl ContentSource {
 
     /// Every matching item, sorted by type then id, with the summary.
     pub async fn fetch_all(&self, options: &FetchOptions) -> Result<FetchOutcome, FetchError> {
-        self.pages(options)?.collect().await
+        self.stream_pages(options, false)?.collect().await
     }
 
     /// One item by id, checked like any other; `None` when there is none.

@@ -59,7 +59,9 @@ impl ContentSource {
     /// Streams every page into `sink`, calling `progress` with the summary so far after each
     /// page. When the API stays unreachable after every retry and `fallback` is given, the
     /// sink gets [`Feed::Restart`], then the fallback snapshot's pages from the start, and the
-    /// summary says so ([`crate::SourceKind::FallbackSnapshot`]).
+    /// summary says so ([`crate::SourceKind::FallbackSnapshot`]). A snapshot file is read
+    /// once, checked as it streams: a file cut or edited fails the run after some pages but
+    /// before the last, so the sink should keep nothing until the run returns `Ok`.
     pub async fn stream_into<E>(
         &self,
         options: &FetchOptions,
@@ -68,7 +70,7 @@ impl ContentSource {
         sink: &mut dyn FnMut(Feed) -> Result<(), E>,
     ) -> Result<FetchSummary, RunError<E>> {
         let mut run = self
-            .run(options, fallback.cloned())
+            .feeds(options, fallback.cloned(), false)
             .map_err(RunError::Fetch)?;
         while let Some(feed) = run.next().await {
             sink(feed.map_err(RunError::Fetch)?).map_err(RunError::Sink)?;
@@ -86,10 +88,21 @@ impl ContentSource {
         options: &FetchOptions,
         fallback: Option<Fallback>,
     ) -> Result<RunFeeds, FetchError> {
+        self.feeds(options, fallback, true)
+    }
+
+    /// The run's feeds; `check_first` as in [`ContentSource::stream_pages`].
+    fn feeds(
+        &self,
+        options: &FetchOptions,
+        fallback: Option<Fallback>,
+        check_first: bool,
+    ) -> Result<RunFeeds, FetchError> {
         Ok(RunFeeds {
-            stream: self.pages(options)?,
+            stream: self.stream_pages(options, check_first)?,
             options: options.clone(),
             fallback,
+            check_first,
         })
     }
 }
@@ -144,6 +157,8 @@ pub struct RunFeeds {
     options: FetchOptions,
     /// Taken when it takes over, so it does so at most once.
     fallback: Option<Fallback>,
+    /// Whether a snapshot file is checked whole before its first page.
+    check_first: bool,
 }
 
 impl RunFeeds {
@@ -154,7 +169,7 @@ impl RunFeeds {
             Err(error) if error.kind() == ErrorKind::Network && self.fallback.is_some() => {
                 let fallback = self.fallback.take()?;
                 let stream = ContentSource::fallback(&fallback.path, fallback.max_age, &error)
-                    .and_then(|source| source.pages(&self.options));
+                    .and_then(|source| source.stream_pages(&self.options, self.check_first));
                 Some(stream.map(|stream| {
                     self.stream = stream;
                     Feed::Restart

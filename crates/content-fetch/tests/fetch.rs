@@ -906,11 +906,26 @@ async fn snapshots_in_the_earlier_pretty_layout_still_read_as_a_stream() {
     // Cut short, the file is refused before any page.
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, &text[..text.len() / 2]).unwrap();
-    let err = ContentSource::snapshot(&path)
-        .unwrap()
-        .pages(&FetchOptions::default())
-        .unwrap_err();
+    let cut = ContentSource::snapshot(&path).unwrap();
+    let err = cut.pages(&FetchOptions::default()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Snapshot);
+
+    // A run into a sink reads the file once, checked as it streams: the run still fails.
+    let mut fed = 0;
+    let err = cut
+        .stream_into(&FetchOptions::default(), None, &mut |_| {}, &mut |feed| {
+            if let content_fetch::Feed::Page(page) = feed {
+                fed += page.items.len();
+            }
+            Ok::<(), FetchError>(())
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, content_fetch::RunError::Fetch(e) if e.kind() == ErrorKind::Snapshot),
+        "{err}"
+    );
+    assert!(fed < 600, "{fed}");
 }
 
 #[tokio::test]
