@@ -42,13 +42,32 @@ impl<'a> Api<'a> {
         format!("{}{path}", self.base)
     }
 
-    /// Sends `request` and decodes a successful answer as `T`; `None` for a 404 when
-    /// `absent_ok` (a resource that may not exist yet).
+    /// Sends `request` and decodes a successful answer as `T`.
     pub(crate) async fn send<T: DeserializeOwned>(
         &self,
         request: reqwest::RequestBuilder,
-        absent_ok: bool,
+    ) -> Result<T, RegistrationError> {
+        let (url, status, body) = self.exchange(request).await?;
+        self.decode(url, status, &body)
+    }
+
+    /// As [`Api::send`], but `None` for a 404: a resource that may not exist yet.
+    pub(crate) async fn send_unless_absent<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
     ) -> Result<Option<T>, RegistrationError> {
+        let (url, status, body) = self.exchange(request).await?;
+        if status == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        self.decode(url, status, &body).map(Some)
+    }
+
+    /// Sends `request` and reads the answer's status and bounded body.
+    async fn exchange(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(String, reqwest::StatusCode, Vec<u8>), RegistrationError> {
         let request = request
             .build()
             .map_err(|source| self.transport("", source))?;
@@ -72,6 +91,16 @@ impl<'a> Api<'a> {
             }
             body.extend_from_slice(&chunk);
         }
+        Ok((url, status, body))
+    }
+
+    /// A refused token or an error status as an error, else the body decoded as `T`.
+    fn decode<T: DeserializeOwned>(
+        &self,
+        url: String,
+        status: reqwest::StatusCode,
+        body: &[u8],
+    ) -> Result<T, RegistrationError> {
         if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
             return Err(RegistrationError::Unauthorized {
                 provider: self.provider,
@@ -80,20 +109,15 @@ impl<'a> Api<'a> {
                 url,
             });
         }
-        if absent_ok && status == reqwest::StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
         if !status.is_success() {
             return Err(RegistrationError::Status {
                 provider: self.provider,
                 status: status.as_u16(),
                 url,
-                body: quote(&body, &self.redact),
+                body: quote(body, &self.redact),
             });
         }
-        serde_json::from_slice(&body)
-            .map(Some)
-            .map_err(|e| self.malformed(&url, format!("{e}")))
+        serde_json::from_slice(body).map_err(|e| self.malformed(&url, format!("{e}")))
     }
 
     pub(crate) fn malformed(&self, url: &str, reason: impl Into<String>) -> RegistrationError {

@@ -83,13 +83,8 @@ pub(crate) async fn register(
                 client
                     .get(format!("{definitions_url}?limit={PAGE}&skip={skip}"))
                     .bearer_auth(token.expose()),
-                false,
             )
-            .await?
-            .unwrap_or_else(|| Collection {
-                items: Vec::new(),
-                total: 0,
-            });
+            .await?;
         let count = collection.items.len();
         found = collection
             .items
@@ -138,10 +133,8 @@ pub(crate) async fn register(
                             })
                             .to_string(),
                         ),
-                    false,
                 )
-                .await?
-                .ok_or_else(|| api.malformed(&definitions_url, "an empty answer"))?;
+                .await?;
             outcomes.push(Outcome {
                 subscription,
                 status: Status::Created,
@@ -153,7 +146,7 @@ pub(crate) async fn register(
 
     let secret_url = api.url(&format!("/spaces/{space}/webhook_settings/signing_secret"));
     let existing: Option<SigningSecret> = api
-        .send(client.get(&secret_url).bearer_auth(token.expose()), true)
+        .send_unless_absent(client.get(&secret_url).bearer_auth(token.expose()))
         .await?;
     let outcome = match existing {
         Some(existing) => Outcome {
@@ -173,11 +166,9 @@ pub(crate) async fn register(
                         .put(&secret_url)
                         .bearer_auth(token.expose())
                         .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
-                        .body(json!({ "value": secret.expose() }).to_string()),
-                    false,
+                        .body(json!({ "value": secret.expose() }).to_string())
                 )
-                .await?
-                .ok_or_else(|| api.malformed(&secret_url, "an empty answer"))?;
+                .await?;
             Outcome {
                 subscription: "signing secret".into(),
                 status: Status::Created,

@@ -49,15 +49,11 @@ pub(crate) async fn register(
     let wanted = registration.webhook_url.as_str();
     for page in 1..=MAX_PAGES {
         let hooks: Vec<Hook> = api
-            .send(
-                request(
-                    reqwest::Method::GET,
-                    &format!("{hooks_url}?per_page={PER_PAGE}&page={page}"),
-                ),
-                false,
-            )
-            .await?
-            .unwrap_or_default();
+            .send(request(
+                reqwest::Method::GET,
+                &format!("{hooks_url}?per_page={PER_PAGE}&page={page}"),
+            ))
+            .await?;
         if let Some(hook) = hooks
             .iter()
             .find(|h| h.config.url.as_deref() == Some(wanted))
@@ -79,22 +75,18 @@ pub(crate) async fn register(
         }
         if hooks.len() < PER_PAGE {
             let created: Hook = api
-                .send(
-                    request(reqwest::Method::POST, &hooks_url).json(&json!({
-                        "name": "web",
-                        "active": true,
-                        "events": providers::decap::EVENTS,
-                        "config": {
-                            "url": wanted,
-                            "content_type": "json",
-                            "secret": secret.expose(),
-                            "insecure_ssl": "0",
-                        },
-                    })),
-                    false,
-                )
-                .await?
-                .ok_or_else(|| api.malformed(&hooks_url, "no hook in the answer"))?;
+                .send(request(reqwest::Method::POST, &hooks_url).json(&json!({
+                    "name": "web",
+                    "active": true,
+                    "events": providers::decap::EVENTS,
+                    "config": {
+                        "url": wanted,
+                        "content_type": "json",
+                        "secret": secret.expose(),
+                        "insecure_ssl": "0",
+                    },
+                })))
+                .await?;
             return Ok(vec![Outcome {
                 subscription: events(),
                 status: Status::Created,

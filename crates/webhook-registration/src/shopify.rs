@@ -212,11 +212,7 @@ impl Graphql<'_> {
             .post(self.url)
             .header("X-Shopify-Access-Token", self.token.expose())
             .json(&json!({ "query": query, "variables": variables }));
-        let answer: Answer<T> = self
-            .api
-            .send(request, false)
-            .await?
-            .ok_or_else(|| self.api.malformed(self.url, "an empty answer"))?;
+        let answer: Answer<T> = self.api.send(request).await?;
         if !answer.errors.is_empty() {
             return Err(RegistrationError::Refused {
                 provider: self.api.provider,
