@@ -53,19 +53,17 @@ pub fn run(args: &Register, json: bool) -> anyhow::Result<()> {
     let mut registration = Registration::new(provider, &args.api_url)
         .shopify_api_version(&args.shopify_api_version)
         .dataset(&args.dataset);
-    let optional = [
-        (
-            &args.repo,
-            Registration::repository as fn(Registration, String) -> Registration,
-        ),
-        (&args.shop, Registration::shop),
-        (&args.project_id, Registration::project_id),
-        (&args.space_id, Registration::space_id),
-    ];
-    for (value, set) in optional {
-        if let Some(value) = value {
-            registration = set(registration, value.clone());
-        }
+    if let Some(repo) = &args.repo {
+        registration = registration.repository(repo);
+    }
+    if let Some(shop) = &args.shop {
+        registration = registration.shop(shop);
+    }
+    if let Some(project_id) = &args.project_id {
+        registration = registration.project_id(project_id);
+    }
+    if let Some(space_id) = &args.space_id {
+        registration = registration.space_id(space_id);
     }
     if let Some(base) = &args.api_base {
         registration = registration.api_base(base.clone());
