@@ -48,7 +48,7 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .map_err(|error| {
                     // The cause chain once, on one line; Lambda retries the invocation.
-                    let text = format!("{:#}", anyhow::Error::new(error));
+                    let text = error_line::error_line(&error);
                     tracing::error!(error = %text, "build trigger failed");
                     lambda_runtime::Error::from(text)
                 })
