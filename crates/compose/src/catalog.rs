@@ -167,7 +167,8 @@ impl Catalog {
         Ok(catalog)
     }
 
-    fn list(&self, kind: Kind) -> &[Component] {
+    /// The components of one kind, in the catalog's order.
+    pub fn components(&self, kind: Kind) -> &[Component] {
         match kind {
             Kind::Cms => &self.cms,
             Kind::Commerce => &self.commerce,
@@ -175,21 +176,16 @@ impl Catalog {
         }
     }
 
-    /// The components of one kind, in the catalog's order.
-    pub fn components(&self, kind: Kind) -> &[Component] {
-        self.list(kind)
-    }
-
     /// The component of `kind` named `name` (its id or an alias, any case).
     pub fn find(&self, kind: Kind, name: &str) -> Result<&Component, ComposeError> {
         let wanted = name.trim().to_ascii_lowercase();
-        self.list(kind)
+        self.components(kind)
             .iter()
             .find(|c| c.id == wanted || c.aliases.contains(&wanted))
             .ok_or_else(|| E::Unknown {
                 kind: kind.noun(),
                 given: name.to_string(),
-                known: self.list(kind).iter().map(|c| c.id.clone()).collect(),
+                known: self.components(kind).iter().map(|c| c.id.clone()).collect(),
             })
     }
 
