@@ -11,7 +11,7 @@
 mod provision;
 mod template;
 
-pub use provision::{ProvisionError, Provisioned, provision};
+pub use provision::{ProvisionError, Provisioned, provision, provision_table};
 pub use template::{EnvValue, FunctionSpec, TableSpec, Template, TemplateError};
 
 /// The template as shipped in `deploy/template.yaml`.

@@ -130,6 +130,21 @@ pub async fn provision(
     Ok(provisioned)
 }
 
+/// Creates only the template's table `logical_id`, named `<prefix>-<LogicalId>` as
+/// [`provision`] names it, for a test that needs that table and nothing else; an existing one
+/// is reused. Returns the table's name.
+pub async fn provision_table(
+    template: &Template,
+    dynamo: &aws_sdk_dynamodb::Client,
+    logical_id: &str,
+    prefix: &str,
+) -> Result<String, ProvisionError> {
+    let table = template.table(logical_id)?;
+    let name = format!("{prefix}-{logical_id}");
+    create_table(dynamo, &table, &name).await?;
+    Ok(name)
+}
+
 async fn create_table(
     client: &aws_sdk_dynamodb::Client,
     table: &TableSpec,

@@ -124,11 +124,7 @@ async fn dynamodb_outbox_loses_no_event() {
     let server = MotoServer::shared();
     let config = server.sdk_config().await;
     let client = aws_sdk_dynamodb::Client::new(&config);
-    let table = common::aws::content_table(
-        &client,
-        &aws_sdk_sns::Client::new(&config),
-        &format!("outbox-{}", std::process::id()),
-    )
-    .await;
+    let table =
+        common::aws::content_table(&client, &format!("outbox-{}", std::process::id())).await;
     deliver_through_a_failing_publisher(Arc::new(DynamoStore::new(client, table, "acme"))).await;
 }

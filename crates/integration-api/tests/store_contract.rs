@@ -28,12 +28,8 @@ async fn dynamo_store() -> DynamoStore {
     let client = aws_sdk_dynamodb::Client::new(&config);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     // The table exactly as the template deploys it.
-    let table = common::aws::content_table(
-        &client,
-        &aws_sdk_sns::Client::new(&config),
-        &format!("contract-{}-{n}", std::process::id()),
-    )
-    .await;
+    let table =
+        common::aws::content_table(&client, &format!("contract-{}-{n}", std::process::id())).await;
     DynamoStore::new(client, table, "client-a")
 }
 

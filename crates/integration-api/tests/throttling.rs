@@ -37,7 +37,6 @@ async fn setup(prefix: &str) -> Setup {
     let direct = moto.sdk_config().await;
     let table = common::aws::content_table(
         &aws_sdk_dynamodb::Client::new(&direct),
-        &aws_sdk_sns::Client::new(&direct),
         &format!("{prefix}-{}", std::process::id()),
     )
     .await;

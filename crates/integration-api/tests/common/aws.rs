@@ -27,14 +27,16 @@ pub async fn provision(
         })
 }
 
-/// The content cache table the template deploys, named after `prefix`.
-pub async fn content_table(
-    dynamo: &aws_sdk_dynamodb::Client,
-    sns: &aws_sdk_sns::Client,
-    prefix: &str,
-) -> String {
-    let made = provision(dynamo, sns, prefix).await;
-    made.table(CONTENT_TABLE)
-        .expect("the template has the content table")
-        .to_string()
+/// The content cache table the template deploys, named after `prefix`; only that table is
+/// created, since a store test needs no other table or topic.
+pub async fn content_table(dynamo: &aws_sdk_dynamodb::Client, prefix: &str) -> String {
+    let template = Template::shipped().expect("the shipped template reads");
+    deploy_template::provision_table(&template, dynamo, CONTENT_TABLE, prefix)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "creating {prefix}-{CONTENT_TABLE}: {e}: {:?}",
+                std::error::Error::source(&e)
+            )
+        })
 }
