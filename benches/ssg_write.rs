@@ -7,6 +7,7 @@
 //! runs in its own child process with the real library, so the peak RSS printed (VmHWM) is
 //! the client's alone. Outputs go to tmpfs when there is one. After each engine's full run
 //! one item changes and an incremental run shows the seconds and files it touched.
+//! `BENCH_MODES=fetch,astro,pull` (any of fetch, the engines, floor, pull) runs only those.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -73,7 +74,12 @@ fn main() {
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let server = runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
         println!("ssg_write: {count} items from a loopback content API, one process per mode");
+        // `BENCH_MODES=astro,pull` runs only those modes (the others print zeros).
+        let only = std::env::var("BENCH_MODES").ok();
         let run = |mode: &str, extra: &[String]| -> Vec<String> {
+            if only.as_ref().is_some_and(|m| !m.split(',').any(|m| m == mode)) {
+                return vec!["0".to_string(); 3];
+            }
             catalog.changed.store(false, Ordering::SeqCst);
             let mut args = vec![
                 "--child".to_string(),
