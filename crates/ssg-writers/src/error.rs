@@ -138,6 +138,13 @@ pub enum WriteError {
     },
 }
 
+impl From<spill_sort::SortError> for WriteError {
+    fn from(e: spill_sort::SortError) -> Self {
+        let (action, path, source) = e.into_parts();
+        WriteError::io(action, path, source)
+    }
+}
+
 impl WriteError {
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
         WriteError::Io {

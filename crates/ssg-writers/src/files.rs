@@ -2,7 +2,6 @@
 //! as they are, which earlier runs wrote and this one does not (deleted), and which belong to
 //! someone else (never touched).
 
-use std::collections::HashSet;
 use std::fs::File;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
@@ -22,9 +21,10 @@ pub(crate) struct Files {
     manifest: BufWriter<File>,
     manifest_path: PathBuf,
     /// Prints of the files this run's output holds, to find two items mapping to one file and
-    /// the files to delete. Eight bytes a file: a collision can only keep a stale file, never
-    /// delete one.
-    claimed: HashSet<u64>,
+    /// the files to delete: sorted and checked at the commit. Eight bytes a file, in a `Vec`
+    /// (a hash set's slack and its copy when it grows took 27 MiB at a million files). A
+    /// collision can only keep a stale file, never delete one.
+    claimed: Vec<u64>,
     owned: Owned,
     /// Prints of the files earlier runs wrote, sorted, when they are listed.
     owned_prints: Vec<u64>,
@@ -68,7 +68,7 @@ impl Files {
             journal,
             manifest: BufWriter::new(manifest),
             manifest_path,
-            claimed: HashSet::new(),
+            claimed: Vec::new(),
             owned,
             owned_prints,
             made: None,
@@ -91,19 +91,10 @@ impl Files {
         Ok(())
     }
 
-    /// Records `rel` as a file of this run's output; a second item mapping to it is an error,
-    /// never an overwrite.
+    /// Records `rel` as a file of this run's output; a second item mapping to it fails the
+    /// commit ([`Files::commit`]), before anything reaches the output.
     fn claim(&mut self, rel: &str) -> Result<(), WriteError> {
-        if !self.claimed.insert(print(rel)) {
-            return Err(WriteError::io(
-                "write",
-                join_inside(&self.out, rel),
-                io::Error::new(
-                    io::ErrorKind::AlreadyExists,
-                    "two items map to this file (a suffixed duplicate slug equals another item's slug); change one slug at the provider",
-                ),
-            ));
-        }
+        self.claimed.push(print(rel));
         writeln!(self.manifest, "{rel}")
             .map_err(|e| WriteError::io("write", &self.manifest_path, e))
     }
@@ -199,8 +190,27 @@ impl Files {
         self.manifest
             .flush()
             .map_err(|e| WriteError::io("write", &self.manifest_path, e))?;
+        self.claimed.sort_unstable();
+        if let Some(twice) = self.claimed.windows(2).find(|w| w[0] == w[1]) {
+            let twice = twice[0];
+            let mut rel = String::new();
+            each_line(&self.manifest_path, &mut |r| {
+                if rel.is_empty() && print(r) == twice {
+                    rel = r.to_string();
+                }
+                Ok(())
+            })?;
+            return Err(WriteError::io(
+                "write",
+                join_inside(&self.out, &rel),
+                io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    "two items map to this file (a suffixed duplicate slug equals another item's slug); change one slug at the provider",
+                ),
+            ));
+        }
         let (claimed, journal) = (&self.claimed, &mut self.journal);
-        let mut check = |rel: &str| match claimed.contains(&print(rel)) {
+        let mut check = |rel: &str| match claimed.binary_search(&print(rel)).is_ok() {
             true => Ok(()),
             false => journal.delete(rel),
         };

@@ -19,7 +19,6 @@
 pub mod astro;
 pub mod eleventy;
 mod error;
-mod external_sort;
 mod files;
 mod index;
 mod journal;

@@ -2,14 +2,13 @@
 //! and the previous run's items (from its index) that this run did not receive.
 
 use std::cmp::Ordering;
-use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::WriteError;
-use crate::external_sort::{ExternalSort, Limits, Sorted};
 use crate::index::IndexReader;
 use crate::keys::{Key, META_LEN, TYPES, VERSION_LEN, id_print, type_rank};
+use spill_sort::{ExternalSort, Limits, Sorted};
 
 /// Every item of the output, in order, as [`Placements::next`] yields them.
 pub(crate) struct Placements {
@@ -20,13 +19,25 @@ pub(crate) struct Placements {
     /// The previous run's items, in output order.
     previous: Option<IndexReader>,
     next_previous: Option<Key>,
-    /// Id prints of every id this run received: the previous run's versions of these go.
-    superseded: HashSet<[u8; 16]>,
+    /// Id prints of every id this run received, sorted, when there is a previous run: its
+    /// versions of these go. A full run keeps none, so its memory does not grow with items.
+    superseded: Superseded,
     scratch: PathBuf,
     /// The content types, by rank, whose items change in this run: received, or gone.
     pub(crate) dirty: [bool; TYPES],
     /// The length of each type's list file as the previous run wrote it, by rank.
     pub(crate) previous_list_len: [u64; TYPES],
+}
+
+/// Sorted id prints: they come out of the sort by id in order, so a `Vec` searched by halves
+/// holds them in 16 bytes each, without a hash table's slack and its copy when it grows.
+#[derive(Default)]
+struct Superseded(Vec<[u8; 16]>);
+
+impl Superseded {
+    fn contains(&self, id: &str) -> bool {
+        self.0.binary_search(&id_print(id)).is_ok()
+    }
 }
 
 /// Places every item: `by_id` holds this run's items (`<meta><version><sort key>` by id
@@ -35,7 +46,8 @@ pub(crate) struct Placements {
 /// Received ids go through an external sort by id print to keep the newest version of each
 /// (`Version` bytes compare as versions do; the later one on a tie, as `Version::replaces`
 /// says), then through one by output order. The previous run's index is already in output
-/// order and is merged as a stream, so memory holds only this run's id prints.
+/// order and is merged as a stream, so memory holds only this run's id prints, and only when
+/// there is such an index.
 pub(crate) fn placements(
     by_id: ExternalSort,
     index: Option<&Path>,
@@ -43,7 +55,7 @@ pub(crate) fn placements(
     limits: Limits,
 ) -> Result<Placements, WriteError> {
     let mut placed = ExternalSort::new(sort_dir.to_path_buf(), "placed", limits);
-    let mut superseded = HashSet::new();
+    let mut superseded = Superseded::default();
     let mut dirty = [false; TYPES];
     let mut by_id = by_id.finish()?;
     let mut current: Option<Vec<u8>> = None;
@@ -54,12 +66,14 @@ pub(crate) fn placements(
         };
         let (meta, rest) = record.split_at(META_LEN);
         let sort_key = &rest[VERSION_LEN..];
-        superseded.insert(
-            print
-                .as_slice()
-                .try_into()
-                .map_err(|_| undecodable(sort_dir))?,
-        );
+        if index.is_some() {
+            superseded.0.push(
+                print
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| undecodable(sort_dir))?,
+            );
+        }
         let rank = usize::from(*sort_key.first().ok_or_else(|| undecodable(sort_dir))?);
         *dirty.get_mut(rank).ok_or_else(|| undecodable(sort_dir))? = true;
         // `meta[1]` is the tombstone flag.
@@ -68,7 +82,7 @@ pub(crate) fn placements(
         }
         Ok(())
     };
-    while let Some((print, record)) = by_id.next()? {
+    while let Some((print, record)) = by_id.next_record()? {
         if record.len() < META_LEN + VERSION_LEN + 1 {
             return Err(undecodable(sort_dir));
         }
@@ -92,7 +106,7 @@ pub(crate) fn placements(
             // A first pass finds the types that change, before any of their files is written.
             let mut scan = IndexReader::open(path)?;
             while let Some(key) = scan.next()? {
-                if superseded.contains(&id_print(key.id())) {
+                if superseded.contains(key.id()) {
                     dirty[usize::from(type_rank(key.content_type))] = true;
                 }
             }
@@ -119,7 +133,7 @@ impl Placements {
     /// The next item of the output.
     pub(crate) fn next(&mut self) -> Result<Option<Key>, WriteError> {
         if self.next_received.is_none() && !self.received_done {
-            match self.received.next()? {
+            match self.received.next_record()? {
                 Some((sort_key, meta)) => {
                     self.next_received = Some(
                         Key::decode(&sort_key, &meta).ok_or_else(|| undecodable(&self.scratch))?,
@@ -133,7 +147,7 @@ impl Placements {
         {
             loop {
                 match previous.next()? {
-                    Some(key) if self.superseded.contains(&id_print(key.id())) => continue,
+                    Some(key) if self.superseded.contains(key.id()) => continue,
                     Some(key) => {
                         self.next_previous = Some(key);
                         break;

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use unified_content::{SCHEMA_VERSION, Timestamp, UnifiedContent};
 
-use crate::external_sort::{ExternalSort, Limits};
 use crate::files::Files;
 use crate::index::{INDEX_FILE, segment_name, segments};
 use crate::journal::{self, Journal, remove_tree};
@@ -18,6 +17,7 @@ use crate::render::{Inputs, Writer};
 use crate::state::{FILES_FILE, OLD_ITEMS_FILE, Previous, STATE_FILE, State, StateDir};
 use crate::templates::Templates;
 use crate::{Engine, MARKDOWN_TEMPLATES, WriteError};
+use spill_sort::{ExternalSort, Limits};
 
 /// The scratch folder of the run's external sorts, in the run's scratch folder.
 const SORT_DIR: &str = "sort";

@@ -1,10 +1,22 @@
-//! Sorting more records than memory should hold, so a run's memory stays flat however large
-//! the catalog.
+//! Sorting more records than memory should hold, so memory stays flat however many records.
 //!
 //! Records (a key and a value, both bytes) are gathered into a chunk of bounded size; a full
 //! chunk is sorted and written to a run file in a scratch folder; the runs are then merged
-//! back in key order, at most [`Limits::fan_in`] at a time. Keys compare as bytes. The sort is stable:
-//! records with equal keys come out in the order they were pushed, which callers rely on.
+//! back in key order, at most [`Limits::fan_in`] at a time. Keys compare as bytes. The sort is
+//! stable: records with equal keys come out in the order they were pushed, which callers rely
+//! on.
+//!
+//! ```
+//! # fn main() -> Result<(), spill_sort::SortError> {
+//! let dir = std::env::temp_dir();
+//! let mut sort = spill_sort::ExternalSort::new(dir, "doc", spill_sort::Limits::DEFAULT);
+//! sort.push(b"b", b"2")?;
+//! sort.push(b"a", b"1")?;
+//! let mut sorted = sort.finish()?;
+//! assert_eq!(sorted.next_record()?, Some((b"a".to_vec(), b"1".to_vec())));
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -12,23 +24,47 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::PathBuf;
 
-use crate::WriteError;
+/// A scratch file of the sort could not be created, written or read, or a record was too
+/// large.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {action} {}", path.display())]
+pub struct SortError {
+    action: &'static str,
+    path: PathBuf,
+    #[source]
+    source: io::Error,
+}
+
+impl SortError {
+    fn new(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> SortError {
+        SortError {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// What was being done (such as `write`), the file or folder, and the I/O error.
+    pub fn into_parts(self) -> (&'static str, PathBuf, io::Error) {
+        (self.action, self.path, self.source)
+    }
+}
 
 /// One record: (key, value).
-pub(crate) type Record = (Vec<u8>, Vec<u8>);
+pub type Record = (Vec<u8>, Vec<u8>);
 
 /// How much an [`ExternalSort`] holds in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Limits {
+pub struct Limits {
     /// How many bytes of records a chunk gathers before it is sorted and written out.
-    pub(crate) chunk_bytes: usize,
+    pub chunk_bytes: usize,
     /// The most runs merged at once (at least 2): each open run holds one read buffer.
-    pub(crate) fan_in: usize,
+    pub fan_in: usize,
 }
 
 impl Limits {
     /// Chunks large enough for few runs, small enough that memory stays a few MiB.
-    pub(crate) const DEFAULT: Limits = Limits {
+    pub const DEFAULT: Limits = Limits {
         chunk_bytes: 4 << 20,
         fan_in: 64,
     };
@@ -43,7 +79,7 @@ struct Span {
 }
 
 /// A stable sort of byte records, spilling sorted runs to files in a scratch folder.
-pub(crate) struct ExternalSort {
+pub struct ExternalSort {
     dir: PathBuf,
     name: &'static str,
     limits: Limits,
@@ -56,7 +92,7 @@ pub(crate) struct ExternalSort {
 
 impl ExternalSort {
     /// A sort whose run files are `<dir>/<name>-<n>.run`; `dir` must exist.
-    pub(crate) fn new(dir: PathBuf, name: &'static str, limits: Limits) -> ExternalSort {
+    pub fn new(dir: PathBuf, name: &'static str, limits: Limits) -> ExternalSort {
         ExternalSort {
             dir,
             name,
@@ -72,9 +108,9 @@ impl ExternalSort {
     }
 
     /// Adds one record.
-    pub(crate) fn push(&mut self, key: &[u8], value: &[u8]) -> Result<(), WriteError> {
+    pub fn push(&mut self, key: &[u8], value: &[u8]) -> Result<(), SortError> {
         let too_long = || {
-            WriteError::io(
+            SortError::new(
                 "sort records in",
                 &self.dir,
                 io::Error::new(io::ErrorKind::InvalidInput, "a record over 4 GiB"),
@@ -112,7 +148,7 @@ impl ExternalSort {
     }
 
     /// Sorts the chunk into a new run file and empties it, keeping its buffers for the next.
-    fn spill(&mut self) -> Result<(), WriteError> {
+    fn spill(&mut self) -> Result<(), SortError> {
         self.sort_chunk();
         let path = self.next_run_path();
         let mut out = RunWriter::create(path.clone())?;
@@ -132,7 +168,7 @@ impl ExternalSort {
     }
 
     /// Every record pushed, in key order.
-    pub(crate) fn finish(mut self) -> Result<Sorted, WriteError> {
+    pub fn finish(mut self) -> Result<Sorted, SortError> {
         if self.runs.is_empty() {
             // Everything fitted in one chunk: no file needed.
             self.sort_chunk();
@@ -173,7 +209,7 @@ impl ExternalSort {
 }
 
 /// The records of an [`ExternalSort`], in key order.
-pub(crate) struct Sorted(Source);
+pub struct Sorted(Source);
 
 enum Source {
     /// All records fitted in one chunk.
@@ -187,7 +223,7 @@ enum Source {
 
 impl Sorted {
     /// The next record as (key, value), or `None` after the last.
-    pub(crate) fn next(&mut self) -> Result<Option<Record>, WriteError> {
+    pub fn next_record(&mut self) -> Result<Option<Record>, SortError> {
         match &mut self.0 {
             Source::Memory { data, spans } => Ok(spans.next().map(|span| {
                 let key_end = span.start + span.key_len as usize;
@@ -209,15 +245,15 @@ struct RunWriter {
 }
 
 impl RunWriter {
-    fn create(path: PathBuf) -> Result<RunWriter, WriteError> {
-        let file = File::create(&path).map_err(|e| WriteError::io("create", &path, e))?;
+    fn create(path: PathBuf) -> Result<RunWriter, SortError> {
+        let file = File::create(&path).map_err(|e| SortError::new("create", &path, e))?;
         Ok(RunWriter {
             path,
             file: BufWriter::new(file),
         })
     }
 
-    fn write(&mut self, key: &[u8], value: &[u8]) -> Result<(), WriteError> {
+    fn write(&mut self, key: &[u8], value: &[u8]) -> Result<(), SortError> {
         // Lengths fit: every record was checked against u32 when pushed.
         let (key_len, value_len) = (key.len() as u32, value.len() as u32);
         self.file
@@ -225,13 +261,13 @@ impl RunWriter {
             .and_then(|()| self.file.write_all(&value_len.to_le_bytes()))
             .and_then(|()| self.file.write_all(key))
             .and_then(|()| self.file.write_all(value))
-            .map_err(|e| WriteError::io("write", &self.path, e))
+            .map_err(|e| SortError::new("write", &self.path, e))
     }
 
-    fn finish(mut self) -> Result<(), WriteError> {
+    fn finish(mut self) -> Result<(), SortError> {
         self.file
             .flush()
-            .map_err(|e| WriteError::io("write", &self.path, e))
+            .map_err(|e| SortError::new("write", &self.path, e))
     }
 }
 
@@ -242,11 +278,11 @@ struct RunReader {
 }
 
 impl RunReader {
-    fn read(&mut self) -> Result<Option<Record>, WriteError> {
+    fn read(&mut self) -> Result<Option<Record>, SortError> {
         let at_end = self
             .file
             .fill_buf()
-            .map_err(|e| WriteError::io("read", &self.path, e))?
+            .map_err(|e| SortError::new("read", &self.path, e))?
             .is_empty();
         if at_end {
             return Ok(None);
@@ -254,14 +290,14 @@ impl RunReader {
         let mut lens = [0u8; 8];
         self.file
             .read_exact(&mut lens)
-            .map_err(|e| WriteError::io("read", &self.path, e))?;
+            .map_err(|e| SortError::new("read", &self.path, e))?;
         let key_len = u32::from_le_bytes(lens[..4].try_into().expect("4 bytes")) as usize;
         let value_len = u32::from_le_bytes(lens[4..].try_into().expect("4 bytes")) as usize;
         let (mut key, mut value) = (vec![0; key_len], vec![0; value_len]);
         self.file
             .read_exact(&mut key)
             .and_then(|()| self.file.read_exact(&mut value))
-            .map_err(|e| WriteError::io("read", &self.path, e))?;
+            .map_err(|e| SortError::new("read", &self.path, e))?;
         Ok(Some((key, value)))
     }
 }
@@ -301,7 +337,7 @@ struct Merge {
 }
 
 impl Merge {
-    fn open(paths: Vec<PathBuf>) -> Result<Merge, WriteError> {
+    fn open(paths: Vec<PathBuf>) -> Result<Merge, SortError> {
         let mut merge = Merge {
             runs: Vec::with_capacity(paths.len()),
             heads: BinaryHeap::with_capacity(paths.len()),
@@ -310,7 +346,7 @@ impl Merge {
             // Owned by the merge before it is opened, so that it is removed on every path.
             merge.runs.push(RunReader {
                 file: BufReader::new(
-                    File::open(&path).map_err(|e| WriteError::io("read", &path, e))?,
+                    File::open(&path).map_err(|e| SortError::new("read", &path, e))?,
                 ),
                 path,
             });
@@ -321,14 +357,14 @@ impl Merge {
         Ok(merge)
     }
 
-    fn refill(&mut self, run: usize) -> Result<(), WriteError> {
+    fn refill(&mut self, run: usize) -> Result<(), SortError> {
         if let Some((key, value)) = self.runs[run].read()? {
             self.heads.push(Reverse(Head { key, run, value }));
         }
         Ok(())
     }
 
-    fn next(&mut self) -> Result<Option<Record>, WriteError> {
+    fn next(&mut self) -> Result<Option<Record>, SortError> {
         let Some(Reverse(head)) = self.heads.pop() else {
             return Ok(None);
         };
@@ -366,7 +402,7 @@ mod tests {
         let runs = sort.written;
         let mut sorted = sort.finish().unwrap();
         let mut out = Vec::new();
-        while let Some(record) = sorted.next().unwrap() {
+        while let Some(record) = sorted.next_record().unwrap() {
             out.push(record);
         }
         drop(sorted);
