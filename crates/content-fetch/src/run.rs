@@ -128,7 +128,7 @@ impl ContentSource {
             .map_err(|e| match e {
                 RunError::Fetch(e) | RunError::Sink(e) => e,
             })?;
-        let unique = snapshot.per_type();
+        let unique = snapshot.per_type()?;
         for (content_type, count) in &mut summary.items {
             *count = unique.get(content_type).copied().unwrap_or(0);
         }

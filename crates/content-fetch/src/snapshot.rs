@@ -5,17 +5,18 @@
 
 mod file;
 mod temp;
+mod writer;
+
+pub use writer::SnapshotWriter;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tempfile::NamedTempFile;
 use unified_content::{
-    ContentStatus, ContentType, SCHEMA_VERSION, Timestamp, UnifiedContent, Version, content_digest,
+    ContentStatus, ContentType, SCHEMA_VERSION, Timestamp, UnifiedContent, content_digest,
 };
 
 use crate::error::FetchError;
@@ -81,32 +82,13 @@ impl SnapshotHeader {
     }
 }
 
-/// An item as a snapshot orders and keeps it.
-trait Kept {
-    fn id(&self) -> &str;
-    fn content_type(&self) -> ContentType;
-    fn version(&self) -> Version;
-}
-
-impl Kept for UnifiedContent {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn content_type(&self) -> ContentType {
-        self.content_type
-    }
-    fn version(&self) -> Version {
-        UnifiedContent::version(self)
-    }
-}
-
 /// Keeps the newest version of each id, as the engine writers pick it, then sorts by content
 /// type and id (a snapshot's order). Versions of an id are compared in arrival order (the sort
 /// by id is stable): a later one that [`Version::replaces`] the one kept wins.
-fn keep_newest<T: Kept>(items: &mut Vec<T>) {
-    items.sort_by(|a, b| a.id().cmp(b.id()));
+fn keep_newest(items: &mut Vec<UnifiedContent>) {
+    items.sort_by(|a, b| a.id.cmp(&b.id));
     items.dedup_by(|later, kept| {
-        if later.id() != kept.id() {
+        if later.id != kept.id {
             return false;
         }
         if later.version().replaces(kept.version()) {
@@ -114,7 +96,7 @@ fn keep_newest<T: Kept>(items: &mut Vec<T>) {
         }
         true
     });
-    items.sort_unstable_by(|a, b| (a.content_type(), a.id()).cmp(&(b.content_type(), b.id())));
+    items.sort_unstable_by(|a, b| (a.content_type, &a.id).cmp(&(b.content_type, &b.id)));
 }
 
 /// One item with its own digest, usable as an SSG cache key.
@@ -252,13 +234,11 @@ impl Snapshot {
     /// Writes the snapshot into a temporary file beside `path`, then renames it into place,
     /// so a failed or killed write never leaves a partial file.
     pub fn write(&self, path: &Path) -> Result<(), FetchError> {
-        file::write(
-            path,
-            &self.header,
-            self.items
-                .iter()
-                .map(|i| serde_json::to_vec(i).map_err(std::io::Error::from)),
-        )
+        let mut out = file::Writer::begin(path, &self.header)?;
+        for item in &self.items {
+            out.item(&serde_json::to_vec(item).expect("a snapshot item always serializes"))?;
+        }
+        out.finish(&self.header.digest)
     }
 
     /// How long ago the snapshot was fetched.
@@ -397,185 +377,4 @@ pub(crate) fn stream(
     on_item: &mut dyn FnMut(SnapshotItem) -> Result<(), FetchError>,
 ) -> Result<SnapshotHeader, FetchError> {
     file::read(path, on_header, on_item)
-}
-
-/// An item received for the snapshot, and where it lies in the spool: a small record, held
-/// for every item received.
-struct Spooled {
-    id: Box<str>,
-    version: Version,
-    content_type: ContentType,
-    status: ContentStatus,
-    offset: u64,
-    len: u32,
-    /// The item's digest as bytes: half the size of its text.
-    digest: [u8; 32],
-}
-
-impl Kept for Spooled {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn content_type(&self) -> ContentType {
-        self.content_type
-    }
-    fn version(&self) -> Version {
-        self.version
-    }
-}
-
-/// A snapshot being pulled, streamed to disk as pages arrive so that memory holds only a
-/// small record per item: each item goes to a spool file at once, and
-/// [`SnapshotWriter::finish`] writes the newest version of each id, sorted, into the snapshot. Both files are temporary
-/// files beside the snapshot: dropping the writer, or a killed process, leaves the snapshot
-/// as it was, and the next pull removes what a killed one left.
-pub struct SnapshotWriter {
-    path: PathBuf,
-    spool: BufWriter<NamedTempFile>,
-    spool_len: u64,
-    /// Every item received, until [`keep_newest`] drops the superseded ones.
-    spooled: Vec<Spooled>,
-    received: usize,
-}
-
-impl std::fmt::Debug for SnapshotWriter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SnapshotWriter")
-            .field("path", &self.path)
-            .field("received", &self.received)
-            .finish_non_exhaustive()
-    }
-}
-
-impl SnapshotWriter {
-    /// Starts a snapshot to be written at `path`.
-    pub fn create(path: &Path) -> Result<SnapshotWriter, FetchError> {
-        Ok(SnapshotWriter {
-            path: path.to_path_buf(),
-            spool: BufWriter::with_capacity(1 << 16, temp::create(path, 0o600)?),
-            spool_len: 0,
-            spooled: Vec::new(),
-            received: 0,
-        })
-    }
-
-    fn spool_error(&self, e: std::io::Error) -> FetchError {
-        FetchError::snapshot(
-            &self.path,
-            format!("cannot write its temporary spool file ({e}); check the free space"),
-        )
-    }
-
-    /// Takes items in the order received; a later version of an id replaces an earlier one.
-    pub fn add(
-        &mut self,
-        items: impl IntoIterator<Item = UnifiedContent>,
-    ) -> Result<(), FetchError> {
-        for content in items {
-            self.received += 1;
-            let item = SnapshotItem {
-                digest: content_digest(&content),
-                content,
-            };
-            let mut line = serde_json::to_vec(&item).expect("a snapshot item always serializes");
-            line.push(b'\n');
-            self.spool
-                .write_all(&line)
-                .map_err(|e| self.spool_error(e))?;
-            let SnapshotItem { digest, content } = item;
-            let mut digest_bytes = [0; 32];
-            hex::decode_to_slice(
-                digest
-                    .strip_prefix("sha256:")
-                    .expect("content digests are sha256:<hex>"),
-                &mut digest_bytes,
-            )
-            .expect("content digests are sha256:<hex>");
-            let len = u32::try_from(line.len() - 1).map_err(|_| {
-                FetchError::snapshot(
-                    &self.path,
-                    format!("item '{}' is over 4 GiB as JSON", content.id),
-                )
-            })?;
-            self.spooled.push(Spooled {
-                version: content.version(),
-                id: content.id.into_boxed_str(),
-                content_type: content.content_type,
-                status: content.status,
-                offset: self.spool_len,
-                len,
-                digest: digest_bytes,
-            });
-            self.spool_len += line.len() as u64;
-        }
-        Ok(())
-    }
-
-    /// Drops everything taken so far, for a run that starts over.
-    pub fn restart(&mut self) -> Result<(), FetchError> {
-        self.spooled = Vec::new();
-        self.received = 0;
-        self.spool_len = 0;
-        self.spool
-            .flush()
-            .and_then(|()| self.spool.get_mut().as_file().set_len(0))
-            .and_then(|()| self.spool.seek(SeekFrom::Start(0)).map(drop))
-            .map_err(|e| self.spool_error(e))
-    }
-
-    /// Items taken, duplicates included.
-    pub fn received(&self) -> usize {
-        self.received
-    }
-
-    /// Distinct items per content type, as the snapshot will hold them. Drops the superseded
-    /// versions received so far.
-    pub fn per_type(&mut self) -> BTreeMap<ContentType, usize> {
-        keep_newest(&mut self.spooled);
-        let mut counts = BTreeMap::new();
-        for s in &self.spooled {
-            *counts.entry(s.content_type).or_default() += 1;
-        }
-        counts
-    }
-
-    /// Writes the snapshot: the newest version of each id, sorted by type then id, under a
-    /// header for `endpoint`, `filters` and `fetched_at`, renamed into place at the end.
-    pub fn finish(
-        mut self,
-        endpoint: &str,
-        filters: &Filters,
-        fetched_at: Timestamp,
-    ) -> Result<SnapshotHeader, FetchError> {
-        let path = self.path;
-        let mut spool = self.spool.into_inner().map_err(|e| {
-            FetchError::snapshot(
-                &path,
-                format!(
-                    "cannot write its temporary spool file ({}); check the free space",
-                    e.error()
-                ),
-            )
-        })?;
-        keep_newest(&mut self.spooled);
-        let kept = self.spooled;
-        let header = SnapshotHeader::new(
-            endpoint,
-            filters,
-            fetched_at,
-            kept.iter().map(|s| {
-                let digest = format!("sha256:{}", hex::encode(s.digest));
-                (s.content_type, &*s.id, digest, s.status)
-            }),
-        );
-        let mut line = Vec::new();
-        let items = kept.iter().map(|s| {
-            line.resize(s.len as usize, 0);
-            spool.seek(SeekFrom::Start(s.offset))?;
-            spool.read_exact(&mut line)?;
-            Ok(line.clone())
-        });
-        file::write(&path, &header, items)?;
-        Ok(header)
-    }
 }

@@ -1,5 +1,6 @@
 //! The snapshot file as a stream: written item by item into a temporary file that is renamed
 //! into place, and read item by item with every check, so neither needs the items in memory.
+//! A writer that knows the digest only at the end writes it over a placeholder in the header.
 //!
 //! The layout is one JSON object, `{"header": {...}, "items": [...]}`, the header first and
 //! one item per line. Files written as one pretty-printed object by earlier versions read the
@@ -7,11 +8,12 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Write};
+use std::io::{self, BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use sha2::{Digest, Sha256};
+use tempfile::NamedTempFile;
 use unified_content::{ContentStatus, ContentType, SCHEMA_VERSION, content_digest};
 
 use super::{SNAPSHOT_FORMAT, SnapshotHeader, SnapshotItem, temp};
@@ -36,39 +38,85 @@ impl Canonical {
     }
 }
 
-/// Writes `header`, then each item's JSON (one line each), into a temporary file beside
-/// `path`, then renames it into place: a failed or killed write never leaves a partial file.
-pub(super) fn write(
-    path: &Path,
-    header: &SnapshotHeader,
-    items: impl Iterator<Item = io::Result<Vec<u8>>>,
-) -> Result<(), FetchError> {
-    let fail = |what: &str, e: io::Error| {
-        FetchError::snapshot(
+/// A header digest of the right length, for a header whose digest is known only once every
+/// item is written: [`Writer::finish`] writes the real one over it.
+pub(super) const DIGEST_PLACEHOLDER: &str =
+    "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+/// A snapshot file being written item by item into a temporary file beside its path, renamed
+/// into place by [`Writer::finish`]: a failed or killed write never leaves a partial file.
+pub(super) struct Writer<'a> {
+    path: &'a Path,
+    out: BufWriter<NamedTempFile>,
+    /// Where the header's digest starts in the file.
+    digest_at: u64,
+    items: usize,
+}
+
+impl<'a> Writer<'a> {
+    /// Writes `header` (its digest may be [`DIGEST_PLACEHOLDER`]) into a new temporary file.
+    pub(super) fn begin(path: &'a Path, header: &SnapshotHeader) -> Result<Writer<'a>, FetchError> {
+        let mut head = b"{\"header\": ".to_vec();
+        serde_json::to_writer_pretty(&mut head, header).expect("a header always serializes");
+        // The digest is the header's last field, so the last match is the field itself.
+        let digest_at = head
+            .windows(header.digest.len())
+            .rposition(|w| w == header.digest.as_bytes())
+            .expect("the header holds its digest") as u64;
+        head.extend_from_slice(b",\n\"items\": [");
+        let mut out = BufWriter::with_capacity(1 << 16, temp::create(path, 0o666)?);
+        out.write_all(&head).map_err(|e| write_failed(path, e))?;
+        Ok(Writer {
             path,
-            format!("cannot {what} ({e}); check the folder exists and is writable"),
-        )
-    };
-    let temp = temp::create(path, 0o666)?;
-    let mut out = BufWriter::with_capacity(1 << 16, temp);
-    (|| {
-        out.write_all(b"{\"header\": ")?;
-        serde_json::to_writer_pretty(&mut out, header)?;
-        out.write_all(b",\n\"items\": [")?;
-        for (i, item) in items.enumerate() {
-            out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
-            out.write_all(&item?)?;
-        }
-        out.write_all(b"\n]}\n")
-    })()
-    .map_err(|e| fail("write it", e))?;
-    let temp = out
-        .into_inner()
-        .map_err(|e| fail("write it", e.into_error()))?;
-    temp.as_file().sync_all().map_err(|e| fail("write it", e))?;
-    temp.persist(path)
-        .map_err(|e| fail("move it into place", e.error))?;
-    Ok(())
+            out,
+            digest_at,
+            items: 0,
+        })
+    }
+
+    /// Adds one item's JSON, a line of its own.
+    pub(super) fn item(&mut self, json: &[u8]) -> Result<(), FetchError> {
+        let sep: &[u8] = if self.items == 0 { b"\n" } else { b",\n" };
+        self.items += 1;
+        self.out
+            .write_all(sep)
+            .and_then(|()| self.out.write_all(json))
+            .map_err(|e| write_failed(self.path, e))
+    }
+
+    /// Ends the file, writes `digest` into its header (as long as the one given to
+    /// [`Writer::begin`]), and renames it into place.
+    pub(super) fn finish(mut self, digest: &str) -> Result<(), FetchError> {
+        let path = self.path;
+        self.out
+            .write_all(b"\n]}\n")
+            .map_err(|e| write_failed(path, e))?;
+        let mut temp = self
+            .out
+            .into_inner()
+            .map_err(|e| write_failed(path, e.into_error()))?;
+        temp.seek(SeekFrom::Start(self.digest_at))
+            .and_then(|_| temp.write_all(digest.as_bytes()))
+            .and_then(|()| temp.as_file().sync_all())
+            .map_err(|e| write_failed(path, e))?;
+        temp.persist(path).map_err(|e| {
+            FetchError::snapshot(
+                path,
+                format!(
+                    "cannot move it into place ({}); check the folder exists and is writable",
+                    e.error
+                ),
+            )
+        })?;
+        Ok(())
+    }
+}
+
+fn write_failed(path: &Path, e: io::Error) -> FetchError {
+    FetchError::snapshot(
+        path,
+        format!("cannot write it ({e}); check the folder exists and is writable"),
+    )
 }
 
 /// Reads the snapshot at `path` as a stream. `on_header` sees the header (format and schema
