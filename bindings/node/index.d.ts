@@ -11,9 +11,8 @@ export type { UnifiedContent } from "./model";
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
- * Reads the pages of a run one at a time, for catalogs too big for one array: the fetch runs
- * at most a few pages ahead of `next()`. Use `pages()` from the package, an async iterator
- * over this reader.
+ * Reads the pages of a run one at a time: the fetch runs at most a few pages ahead of
+ * `next()`. Use `pages()` or `fetchContent()` from the package, which read it.
  */
 export declare class PageReader {
   /**
@@ -23,6 +22,12 @@ export declare class PageReader {
    * follow from the start, the first with `restart` set, and a warning is emitted.
    */
   next(): Promise<RawPage | null>
+  /**
+   * After the last page of an `openContent` reader: the positions, among the items read in
+   * order since the last page with `restart` set (or the first page), that sort them by
+   * content type then id; `null` when they came sorted.
+   */
+  order(): Uint32Array | null
   /** Stops the fetch; `next()` gives `null` from now on. */
   close(): void
 }
@@ -93,14 +98,6 @@ export interface ContentOptions {
 }
 
 /**
- * Every item matching the options, validated (invalid items are skipped with a process
- * warning, or fail the call with `strict`), sorted by content type then id, as JSON text
- * (`fetchContent` from the package parses it). Falls back to `fallbackSnapshot` when the API
- * stays unreachable, with a warning.
- */
-export declare function fetchContentJson(options?: ContentOptions | undefined | null): Promise<Uint8Array[]>
-
-/**
  * One item by id, checked like any other, as JSON text (`getContent` from the package
  * parses it). Fails with code `NOT_FOUND` when there is none.
  */
@@ -113,8 +110,15 @@ export declare function getContentJson(id: string, options?: ContentOptions | un
 export declare function loadSnapshotJson(path: string): Promise<RawSnapshot>
 
 /**
- * A reader of the pages of the run the options ask for. Nothing is fetched before the first
- * `next()`.
+ * A reader of the whole run the options ask for (`fetchContent()`): the same pages, and
+ * after the last one `order()` sorts them by content type then id. A snapshot
+ * file is checked as it is read, as the caller keeps everything until the end.
+ */
+export declare function openContent(options?: ContentOptions | undefined | null): PageReader
+
+/**
+ * A reader of the pages of the run the options ask for (`pages()`). Nothing is fetched
+ * before the first `next()`.
  */
 export declare function openPages(options?: ContentOptions | undefined | null): PageReader
 

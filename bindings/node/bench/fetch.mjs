@@ -1,9 +1,12 @@
 // Benchmark: fetchContent of N products from a loopback content API against the same fetch
 // with aws4fetch in Node (signed GETs, JSON.parse, every page), the peak RSS of pages() and of
 // fetchContent, and the event loop's longest delay while each runs. Each measure runs in its
-// own process so that peak RSS is its own. Usage: node bench/fetch.mjs [N] [addon dir]
+// own process so that peak RSS is its own. Each line also gives the client process's CPU time
+// (the machine may be shared) and its longest garbage-collection pause, the part of the event
+// loop's delay that is V8's own. Usage: node bench/fetch.mjs [N] [addon dir] (BENCH_MODES, a
+// comma-separated list, picks the measures).
 import { spawn, execFileSync } from 'node:child_process'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
 import { resolve } from 'node:path'
 import { once } from 'node:events'
 
@@ -17,10 +20,16 @@ if (mode) {
   const { fetchContent, pages } = await import(resolve(addon, 'lib/main.mjs'))
   const { AwsClient } = await import('aws4fetch')
   const delay = monitorEventLoopDelay({ resolution: 1 })
+  let maxGc = 0
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) maxGc = Math.max(maxGc, entry.duration)
+  })
+  gc.observe({ entryTypes: ['gc'] })
   let peak = 0
   const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5)
   delay.enable()
   const start = performance.now()
+  const cpuStart = process.cpuUsage()
   let count = 0
   if (mode === 'fetchContent') {
     count = (await fetchContent({ endpoint, types: ['product'], pageSize: 1000 })).length
@@ -39,10 +48,12 @@ if (mode) {
     count = items.length
   }
   const seconds = (performance.now() - start) / 1000
+  const cpu = process.cpuUsage(cpuStart)
   delay.disable()
+  gc.disconnect()
   clearInterval(sample)
   peak = Math.max(peak, process.memoryUsage().rss)
-  console.log(JSON.stringify({ mode, count, seconds, peakRssMiB: peak / 2 ** 20, maxDelayMs: delay.max / 1e6, p99DelayMs: delay.percentile(99) / 1e6 }))
+  console.log(JSON.stringify({ mode, count, seconds, peakRssMiB: peak / 2 ** 20, maxDelayMs: delay.max / 1e6, p99DelayMs: delay.percentile(99) / 1e6, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxGcMs: maxGc }))
   process.exit(0)
 }
 
@@ -50,9 +61,13 @@ const server = spawn(process.execPath, [resolve(import.meta.dirname, 'server.mjs
 const [line] = await once(server.stdout, 'data')
 const endpoint = /listening on (\S+)/.exec(String(line))[1]
 console.log(`${n} products from ${endpoint}, addon ${addon}`)
-for (const mode of ['aws4fetch', 'fetchContent', 'aws4fetch', 'fetchContent', 'pages']) {
+const modes = process.env.BENCH_MODES?.split(',') ?? ['aws4fetch', 'fetchContent', 'aws4fetch', 'fetchContent', 'pages']
+for (const mode of modes) {
   const out = execFileSync(process.execPath, [self, n, addon, mode], { env: { ...env, BENCH_ENDPOINT: endpoint }, encoding: 'utf8' })
   const r = JSON.parse(out.trim().split('\n').pop())
-  console.log(`${r.mode.padEnd(12)} ${r.count} items  ${r.seconds.toFixed(2)} s  peak RSS ${r.peakRssMiB.toFixed(1)} MiB  event loop max delay ${r.maxDelayMs.toFixed(1)} ms (p99 ${r.p99DelayMs.toFixed(1)} ms)`)
+  console.log(
+    `${r.mode.padEnd(12)} ${r.count} items  ${r.seconds.toFixed(2)} s (CPU ${r.cpuSeconds.toFixed(2)} s)  peak RSS ${r.peakRssMiB.toFixed(1)} MiB  ` +
+      `event loop max delay ${r.maxDelayMs.toFixed(1)} ms (p99 ${r.p99DelayMs.toFixed(1)} ms, longest GC pause ${r.maxGcMs.toFixed(1)} ms)`,
+  )
 }
 server.kill()

@@ -7,9 +7,8 @@ const native = require('../index.js')
 
 const turn = () => new Promise((resolve) => setImmediate(resolve))
 
-/** The items of JSON array chunks, in order, yielding to the event loop between chunks. */
-async function parse(chunks) {
-  const items = []
+/** Parses JSON array chunks onto `items`, in order, yielding to the event loop between chunks. */
+async function parseInto(items, chunks) {
   for (let i = 0; i < chunks.length; i++) {
     if (i > 0) await turn()
     for (const item of JSON.parse(chunks[i].toString('utf8'))) items.push(item)
@@ -17,9 +16,25 @@ async function parse(chunks) {
   return items
 }
 
-/** Every item matching the options, sorted by content type then id. */
+/**
+ * Every item matching the options, sorted by content type then id. Pages are parsed as they
+ * arrive, while the next ones are fetched; the addon gives the order at the end.
+ */
 async function fetchContent(options) {
-  return parse(await native.fetchContentJson(options))
+  const reader = native.openContent(options)
+  let items = []
+  try {
+    for (;;) {
+      const page = await reader.next()
+      if (page === null) break
+      if (page.restart) items = []
+      await parseInto(items, page.items)
+    }
+    const order = reader.order()
+    return order === null ? items : Array.from(order, (i) => items[i])
+  } finally {
+    reader.close()
+  }
 }
 
 /** Async iterator of the pages of a run; leaving the loop early stops the fetch. */
@@ -29,7 +44,7 @@ async function* pages(options) {
     for (;;) {
       const page = await reader.next()
       if (page === null) return
-      page.items = await parse(page.items)
+      page.items = await parseInto([], page.items)
       yield page
     }
   } finally {
@@ -45,7 +60,7 @@ async function getContent(id, options) {
 /** A snapshot file's header and items, checked. */
 async function loadSnapshot(path) {
   const snapshot = await native.loadSnapshotJson(path)
-  return { header: snapshot.header, items: await parse(snapshot.items) }
+  return { header: snapshot.header, items: await parseInto([], snapshot.items) }
 }
 
 exports.fetchContent = fetchContent

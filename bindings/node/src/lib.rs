@@ -14,12 +14,12 @@ mod failure;
 mod job;
 mod json;
 mod options;
+mod reader;
 mod results;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use content_fetch::{ErrorKind, Feed, RunFeeds, Snapshot, run_engine};
+use content_fetch::{ErrorKind, Snapshot, run_engine};
 use napi::bindgen_prelude::{AsyncTask, Buffer};
 use napi_derive::napi;
 use ssg_writers::{Mode, SyncRun, WriteOptions};
@@ -28,139 +28,10 @@ use unified_content::ContentType;
 use crate::failure::Failure;
 use crate::job::{Done, Job, cwd};
 pub use crate::options::{ContentOptions, OutputOptions};
+pub use crate::reader::{PageReader, open_content, open_pages};
 pub use crate::results::{
     PulledSnapshot, RawPage, RawSnapshot, RunSummary, SkippedItem, SnapshotHeader, WriteReport,
 };
-
-/// Every item matching the options, validated (invalid items are skipped with a process
-/// warning, or fail the call with `strict`), sorted by content type then id, as JSON text
-/// (`fetchContent` from the package parses it). Falls back to `fallbackSnapshot` when the API
-/// stays unreachable, with a warning.
-#[napi(ts_return_type = "Promise<Uint8Array[]>")]
-pub fn fetch_content_json(options: Option<ContentOptions>) -> AsyncTask<Job<Vec<Buffer>>> {
-    Job::spawn(move || async move {
-        let request = options.unwrap_or_default().request()?;
-        let fetch = request.fetch_options()?;
-        let source = request.open(&cwd()?).await?;
-        // Each item as JSON text as it arrives, keyed for the sort: the text is what
-        // JavaScript gets, and it is smaller than the item.
-        let mut items: Vec<(ContentType, String, Vec<u8>)> = Vec::new();
-        let mut warnings = Vec::new();
-        let summary = source
-            .stream_into(
-                &fetch,
-                request.fallback().as_ref(),
-                &mut |_| {},
-                &mut |feed| {
-                    match feed {
-                        Feed::Restart => {
-                            items.clear();
-                            warnings.clear();
-                        }
-                        Feed::Page(page) => {
-                            warnings.extend(page.skipped.iter().map(results::skipped_warning));
-                            items.extend(
-                                page.items
-                                    .iter()
-                                    .map(|i| (i.content_type, i.id.clone(), json::item(i))),
-                            );
-                        }
-                    }
-                    Ok::<(), Failure>(())
-                },
-            )
-            .await?;
-        items.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-        warnings.extend(summary.warnings);
-        let chunks = json::chunks(items.into_iter().map(|(_, _, text)| text));
-        Ok(Done::with_warnings(chunks, warnings))
-    })
-}
-
-/// Reads the pages of a run one at a time, for catalogs too big for one array: the fetch runs
-/// at most a few pages ahead of `next()`. Use `pages()` from the package, an async iterator
-/// over this reader.
-#[napi]
-pub struct PageReader {
-    state: Arc<tokio::sync::Mutex<ReaderState>>,
-}
-
-enum ReaderState {
-    Ready(Box<ContentOptions>),
-    Open {
-        feeds: Box<RunFeeds>,
-        /// The run's warnings already emitted.
-        warned: usize,
-    },
-    Done,
-}
-
-/// A reader of the pages of the run the options ask for. Nothing is fetched before the first
-/// `next()`.
-#[napi]
-pub fn open_pages(options: Option<ContentOptions>) -> PageReader {
-    PageReader {
-        state: Arc::new(tokio::sync::Mutex::new(ReaderState::Ready(Box::new(
-            options.unwrap_or_default(),
-        )))),
-    }
-}
-
-#[napi]
-impl PageReader {
-    /// The next page of valid items of one content type, or `null` after the last page.
-    /// Invalid items are listed in the page's `skipped` (or fail the call with `strict`).
-    /// When the API stays unreachable and `fallbackSnapshot` is given, the snapshot's pages
-    /// follow from the start, the first with `restart` set, and a warning is emitted.
-    #[napi(ts_return_type = "Promise<RawPage | null>")]
-    pub fn next(&self) -> AsyncTask<Job<Option<RawPage>>> {
-        let state = Arc::clone(&self.state);
-        Job::spawn(move || async move {
-            let mut state = state.lock().await;
-            if let ReaderState::Ready(options) = &*state {
-                let request = options.request()?;
-                let fetch = request.fetch_options()?;
-                let source = request.open(&cwd()?).await?;
-                *state = ReaderState::Open {
-                    feeds: Box::new(source.run(&fetch, request.fallback())?),
-                    warned: 0,
-                };
-            }
-            let ReaderState::Open { feeds, warned } = &mut *state else {
-                return Ok(Done::new(None));
-            };
-            let mut restart = false;
-            let next = loop {
-                match feeds.next().await {
-                    Some(Ok(Feed::Restart)) => restart = true,
-                    Some(Ok(Feed::Page(page))) => break Ok(Some(RawPage::new(page, restart))),
-                    Some(Err(e)) => break Err(e),
-                    None => break Ok(None),
-                }
-            };
-            let warnings = feeds.summary().warnings.split_off(*warned);
-            *warned += warnings.len();
-            match next {
-                Ok(Some(page)) => Ok(Done::with_warnings(Some(page), warnings)),
-                Ok(None) => {
-                    *state = ReaderState::Done;
-                    Ok(Done::with_warnings(None, warnings))
-                }
-                Err(e) => {
-                    *state = ReaderState::Done;
-                    Err(e.into())
-                }
-            }
-        })
-    }
-    /// Stops the fetch; `next()` gives `null` from now on.
-    #[napi]
-    pub fn close(&self) {
-        if let Ok(mut state) = self.state.try_lock() {
-            *state = ReaderState::Done;
-        }
-    }
-}
 
 /// One item by id, checked like any other, as JSON text (`getContent` from the package
 /// parses it). Fails with code `NOT_FOUND` when there is none.
@@ -210,7 +81,10 @@ pub fn load_snapshot_json(path: String) -> AsyncTask<Job<RawSnapshot>> {
         let snapshot = Snapshot::read(std::path::Path::new(&path))?;
         Ok(Done::new(RawSnapshot {
             header: SnapshotHeader::from(&snapshot.header),
-            items: json::chunks(snapshot.items.iter().map(|i| json::item(&i.content))),
+            items: json::chunks(snapshot.items.iter().map(|i| json::item(&i.content)))
+                .into_iter()
+                .map(Buffer::from)
+                .collect(),
         }))
     })
 }

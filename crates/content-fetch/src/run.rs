@@ -91,6 +91,17 @@ impl ContentSource {
         self.feeds(options, fallback, true)
     }
 
+    /// The run's feeds as [`ContentSource::run`] gives them, for a caller that keeps
+    /// everything until the last feed (the addon's `fetchContent`): a snapshot file is read
+    /// once, checked as it streams, as in [`ContentSource::stream_into`].
+    pub fn run_whole(
+        &self,
+        options: &FetchOptions,
+        fallback: Option<Fallback>,
+    ) -> Result<RunFeeds, FetchError> {
+        self.feeds(options, fallback, false)
+    }
+
     /// The run's feeds; `check_first` as in [`ContentSource::stream_pages`].
     fn feeds(
         &self,
