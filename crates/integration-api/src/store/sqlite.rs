@@ -2,9 +2,17 @@
 //!
 //! Items are kept as their JSON with a few columns for filtering; a side table maps variant
 //! ids, SKUs and stock record ids to the items holding them, for stock changes.
+//!
+//! The connection lives on a thread of its own ([`writer`]), which commits the writes queued
+//! meanwhile together.
 
+mod writer;
+
+use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -64,12 +72,14 @@ const PAGE_ENVELOPE_BYTES: usize = 64;
 /// The backend a cursor names.
 const CURSOR_BACKEND: &str = "sqlite";
 
-/// The SQLite content store. Clones share one connection; every write runs in one
-/// `BEGIN IMMEDIATE` transaction, so concurrent deliveries never lose an update, also when
-/// another process (such as `integration-api ingest`) writes the same file.
+/// The SQLite content store. Clones share one connection, owned by one thread; every write
+/// runs in a `BEGIN IMMEDIATE` transaction (shared by the writes queued at the same time, each
+/// in its own savepoint, and answered only once committed), so concurrent deliveries never
+/// lose an update, also when another process (such as `integration-api ingest`) writes the
+/// same file.
 #[derive(Clone)]
 pub struct SqliteStore {
-    conn: Arc<Mutex<Connection>>,
+    writer: writer::Writer,
     path: PathBuf,
 }
 
@@ -97,13 +107,22 @@ impl SqliteStore {
         // database answers "memory", which is fine.
         conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
             .map_err(open_err)?;
+        // Under WAL, NORMAL syncs the log only at checkpoints, not at each commit: a killed
+        // process loses nothing committed and the file never corrupts, but a power cut or an
+        // OS crash can undo the last commits (deliveries already answered 200). The provider
+        // does not resend those; re-sync them (or send them again) after such a crash.
         conn.execute_batch("PRAGMA synchronous = NORMAL;")
             .map_err(open_err)?;
+        // The savepoint of each write in a group commit keeps the pages it changes in a
+        // statement journal, which would otherwise spill to a temporary file past 64 KiB.
+        conn.execute_batch("PRAGMA temp_store = MEMORY;")
+            .map_err(open_err)?;
         conn.execute_batch(SCHEMA).map_err(open_err)?;
-        Ok(SqliteStore {
-            conn: Arc::new(Mutex::new(conn)),
-            path,
-        })
+        let writer = writer::Writer::spawn(conn).map_err(|source| StoreError::Open {
+            location: path.display().to_string(),
+            source: source.into(),
+        })?;
+        Ok(SqliteStore { writer, path })
     }
 
     /// A private in-memory database, for tests and one-off runs.
@@ -114,21 +133,6 @@ impl SqliteStore {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || {
-            // A panic while holding the lock rolled its transaction back on unwind, so the
-            // connection is still sound.
-            let mut conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            work(&mut conn)
-        })
-        .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
     }
 }
 
@@ -143,23 +147,27 @@ fn db(operation: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
 impl ContentStore for SqliteStore {
     async fn has_delivery(&self, provider: &str, delivery_id: &str) -> Result<bool, StoreError> {
         let (provider, delivery_id) = (provider.to_string(), delivery_id.to_string());
-        self.run(move |conn| delivery_seen(conn, &provider, &delivery_id))
+        self.writer
+            .read(move |conn| delivery_seen(conn, &provider, &delivery_id))
             .await
     }
 
     async fn apply(&self, delivery: Delivery) -> Result<ApplyReport, StoreError> {
-        self.run(move |conn| apply_delivery(conn, delivery)).await
+        self.writer
+            .write(move |conn| apply_delivery(conn, delivery))
+            .await
     }
 
     async fn get(&self, id: &str) -> Result<Option<UnifiedContent>, StoreError> {
         let id = id.to_string();
-        self.run(move |conn| Ok(load(conn, &id)?.and_then(|stored| stored.item)))
+        self.writer
+            .read(move |conn| Ok(load(conn, &id)?.and_then(|stored| stored.item)))
             .await
     }
 
     async fn list(&self, query: &ContentQuery) -> Result<ContentPage, StoreError> {
         let query = query.clone();
-        self.run(move |conn| list_page(conn, &query)).await
+        self.writer.read(move |conn| list_page(conn, &query)).await
     }
 
     async fn pending_events(
@@ -167,55 +175,57 @@ impl ContentStore for SqliteStore {
         before: Timestamp,
         limit: usize,
     ) -> Result<Vec<ContentEvent>, StoreError> {
-        self.run(move |conn| {
-            let mut stmt = conn
+        self.writer
+            .read(move |conn| {
+                let mut stmt = conn
                 .prepare_cached(
                     "SELECT event_id, json FROM outbox WHERE sent_at IS NULL AND created_at < ?1
                      ORDER BY created_at LIMIT ?2",
                 )
                 .map_err(db("read outbox"))?;
-            let rows: Vec<(String, String)> = stmt
-                .query_map(
-                    params![micros(before), i64::try_from(limit).unwrap_or(i64::MAX)],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
-                .and_then(|rows| rows.collect())
-                .map_err(db("read outbox"))?;
-            rows.into_iter()
-                .map(|(id, json)| {
-                    serde_json::from_str(&json).map_err(|source| StoreError::Corrupt { id, source })
-                })
-                .collect()
-        })
-        .await
+                let rows: Vec<(String, String)> = stmt
+                    .query_map(
+                        params![micros(before), i64::try_from(limit).unwrap_or(i64::MAX)],
+                        |row| Ok((row.get(0)?, row.get(1)?)),
+                    )
+                    .and_then(|rows| rows.collect())
+                    .map_err(db("read outbox"))?;
+                rows.into_iter()
+                    .map(|(id, json)| {
+                        serde_json::from_str(&json)
+                            .map_err(|source| StoreError::Corrupt { id, source })
+                    })
+                    .collect()
+            })
+            .await
     }
 
     async fn count_pending(&self, before: Timestamp, at_most: usize) -> Result<usize, StoreError> {
-        self.run(move |conn| {
-            let count: i64 = conn
-                .prepare_cached(
-                    "SELECT COUNT(*) FROM (SELECT 1 FROM outbox
+        self.writer
+            .read(move |conn| {
+                let count: i64 = conn
+                    .prepare_cached(
+                        "SELECT COUNT(*) FROM (SELECT 1 FROM outbox
                      WHERE sent_at IS NULL AND created_at < ?1 LIMIT ?2)",
-                )
-                .and_then(|mut stmt| {
-                    stmt.query_row(
-                        params![micros(before), i64::try_from(at_most).unwrap_or(i64::MAX)],
-                        |row| row.get(0),
                     )
-                })
-                .map_err(db("count outbox"))?;
-            Ok(usize::try_from(count).unwrap_or(0))
-        })
-        .await
+                    .and_then(|mut stmt| {
+                        stmt.query_row(
+                            params![micros(before), i64::try_from(at_most).unwrap_or(i64::MAX)],
+                            |row| row.get(0),
+                        )
+                    })
+                    .map_err(db("count outbox"))?;
+                Ok(usize::try_from(count).unwrap_or(0))
+            })
+            .await
     }
 
     async fn mark_sent(&self, event_ids: &[String]) -> Result<(), StoreError> {
         let ids = event_ids.to_vec();
-        self.run(move |conn| {
-            let tx = conn.transaction().map_err(db("mark events sent"))?;
-            {
+        self.writer
+            .write(move |conn| {
                 let now = micros(chrono::Utc::now());
-                let mut stmt = tx
+                let mut stmt = conn
                     .prepare_cached("UPDATE outbox SET sent_at = ?1 WHERE event_id = ?2")
                     .map_err(db("mark events sent"))?;
                 for id in &ids {
@@ -224,15 +234,14 @@ impl ContentStore for SqliteStore {
                 }
                 // Sent events are kept a week for inspection, then dropped.
                 execute_cached(
-                    &tx,
+                    conn,
                     "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?1",
                     params![now.saturating_sub(7 * 24 * 3600 * 1_000_000)],
                 )
                 .map_err(db("mark events sent"))?;
-            }
-            tx.commit().map_err(db("mark events sent"))
-        })
-        .await
+                Ok(())
+            })
+            .await
     }
 }
 
@@ -274,43 +283,34 @@ fn parse(id: &str, text: &str) -> Result<UnifiedContent, StoreError> {
     })
 }
 
-/// One `BEGIN IMMEDIATE` transaction on the connection, rolled back unless committed (also
-/// when a panic unwinds through it). It holds the connection by `&mut`, which is `Send`, so
-/// the rules' reads can run through it.
-struct Immediate<'a> {
+/// The connection inside the writer's transaction, for the rules' reads. It holds the
+/// connection by `&mut`, which is `Send` (a `&Connection` is not).
+struct InTransaction<'a> {
     conn: &'a mut Connection,
-    committed: bool,
 }
 
-impl<'a> Immediate<'a> {
-    fn begin(conn: &'a mut Connection) -> Result<Immediate<'a>, StoreError> {
-        conn.execute_batch("BEGIN IMMEDIATE")
-            .map_err(db("begin delivery"))?;
-        Ok(Immediate {
-            conn,
-            committed: false,
-        })
-    }
-
-    fn commit(mut self) -> Result<(), StoreError> {
-        self.conn
-            .execute_batch("COMMIT")
-            .map_err(db("commit delivery"))?;
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for Immediate<'_> {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = self.conn.execute_batch("ROLLBACK");
+/// Runs a future of the rules to completion on this thread. SQLite's reads never wait, so it
+/// completes on its first poll; the waker only makes it correct if one ever did wait.
+fn complete<T>(future: impl Future<Output = T>) -> T {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
         }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+        std::thread::park();
     }
 }
 
 #[async_trait]
-impl Reads for Immediate<'_> {
+impl Reads for InTransaction<'_> {
     async fn load(&mut self, id: &str) -> Result<Option<Stored>, StoreError> {
         load(self.conn, id)
     }
@@ -334,8 +334,10 @@ impl Reads for Immediate<'_> {
     }
 }
 
+/// Applies a delivery inside the writer's transaction; the writer commits it, or rolls it back
+/// on an error.
 fn apply_delivery(conn: &mut Connection, delivery: Delivery) -> Result<ApplyReport, StoreError> {
-    let mut tx = Immediate::begin(conn)?;
+    let mut tx = InTransaction { conn };
     if let Some(id) = &delivery.delivery_id
         && delivery_seen(tx.conn, &delivery.provider, id)?
     {
@@ -345,10 +347,8 @@ fn apply_delivery(conn: &mut Connection, delivery: Delivery) -> Result<ApplyRepo
         });
     }
     let mut plan = Plan::new(delivery.received_at);
-    // SQLite's reads never wait, so the rules' futures complete on this blocking thread.
-    let runtime = tokio::runtime::Handle::current();
     for change in delivery.changes {
-        runtime.block_on(plan.add(&mut tx, change))?;
+        complete(plan.add(&mut tx, change))?;
     }
     for put in plan.puts() {
         save(tx.conn, put)?;
@@ -379,7 +379,6 @@ fn apply_delivery(conn: &mut Connection, delivery: Delivery) -> Result<ApplyRepo
         )
         .map_err(db("record delivery id"))?;
     }
-    tx.commit()?;
     Ok(ApplyReport {
         duplicate: false,
         outcomes,
