@@ -9,11 +9,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use integration_api::store::ContentStore;
+use integration_api::store::{ContentStore, Delivery};
 use integration_api::{
     DynamoStore, EventPublisher, EventSource, Ingest, LocalPublisher, PublishError, SqliteStore,
 };
 use moto_server::MotoServer;
+use providers::Change;
 use tokio::sync::mpsc::UnboundedReceiver;
 use unified_content::{ContentEvent, Environment};
 
@@ -127,4 +128,60 @@ async fn dynamodb_outbox_loses_no_event() {
     let table =
         common::aws::content_table(&client, &format!("outbox-{}", std::process::id())).await;
     deliver_through_a_failing_publisher(Arc::new(DynamoStore::new(client, table, "acme"))).await;
+}
+
+/// A sweep publishes every pending event, also when they fill more than one Query page: 12
+/// events of about 100 KB are over DynamoDB's (and moto's) 1 MB per page, far under the
+/// sweep's batch of 100.
+#[tokio::test]
+async fn dynamodb_sweep_follows_the_outbox_past_one_query_page() {
+    let server = MotoServer::shared();
+    let config = server.sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let table =
+        common::aws::content_table(&client, &format!("outbox-pages-{}", std::process::id())).await;
+    let store: Arc<dyn ContentStore> = Arc::new(DynamoStore::new(client, table, "acme"));
+    let source = EventSource {
+        client_id: "acme".into(),
+        environment: Environment::Dev,
+    };
+    let count = 12;
+    let mut expected = BTreeSet::new();
+    for n in 0..count {
+        let id = format!("large-{n}");
+        let mut item = common::product(&id, &id, "2026-11-01T00:00:00Z");
+        item["body"] = serde_json::json!(format!("{n} {}", "x".repeat(100_000)));
+        // Written to the outbox with the change and not published, as after a failed publish.
+        let report = store
+            .apply(Delivery {
+                provider: "test".into(),
+                delivery_id: Some(format!("large-delivery-{n}")),
+                received_at: chrono::Utc::now(),
+                changes: vec![Change::Upsert(serde_json::from_value(item).unwrap())],
+                events: Some(source.clone()),
+            })
+            .await
+            .unwrap();
+        assert_eq!(report.events.len(), 1);
+        expected.insert(id);
+    }
+    assert_eq!(
+        store.count_pending(chrono::Utc::now(), 100).await.unwrap(),
+        count
+    );
+
+    let (publisher, mut received) = LocalPublisher::channel();
+    let ingest = Ingest::new(
+        common::registry_with(Vec::new()),
+        Arc::clone(&store),
+        Arc::new(publisher),
+        source,
+    );
+    assert_eq!(ingest.sweep(Duration::ZERO).await.unwrap(), count);
+    assert_eq!(ingest.outbox_backlog(Duration::ZERO).await.unwrap(), 0);
+    let mut seen = BTreeSet::new();
+    while let Ok(event) = received.try_recv() {
+        seen.insert(event.content_id);
+    }
+    assert_eq!(seen, expected, "every pending event was published");
 }

@@ -52,7 +52,6 @@ use unified_content::{ContentEvent, ContentType, Timestamp, UnifiedContent, cont
 use super::rules::{Holder, LookupKind, Plan, Put, Reads, Stored, lookup_keys, micros};
 use super::{ApplyReport, ContentStore, Delivery, StoreError};
 use reads::{DynamoReads, Group};
-use table::OUTBOX_INDEX;
 
 /// The most writes one `TransactWriteItems` takes.
 pub const MAX_TRANSACTION_ACTIONS: usize = 100;
@@ -445,33 +444,7 @@ impl ContentStore for DynamoStore {
         before: Timestamp,
         limit: usize,
     ) -> Result<Vec<ContentEvent>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(OUTBOX_INDEX)
-            .key_condition_expression("outbox = :p AND created_at < :before")
-            .expression_attribute_values(":p", s("pending"))
-            .expression_attribute_values(":before", n(micros(before)))
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| backend("read outbox", e))?;
-        self.count(
-            |u| u.queries += 1,
-            &out.consumed_capacity().into_iter().collect::<Vec<_>>(),
-            false,
-        );
-        out.items()
-            .iter()
-            .map(|row| {
-                let row = Row(row.clone());
-                let id = row.text(PK).unwrap_or_default().to_string();
-                serde_json::from_str(row.text("body").unwrap_or_default())
-                    .map_err(|source| StoreError::Corrupt { id, source })
-            })
-            .collect()
+        self.read_outbox(before, limit).await
     }
 
     async fn count_pending(&self, before: Timestamp, at_most: usize) -> Result<usize, StoreError> {
