@@ -28,8 +28,6 @@ pub(crate) struct Files {
     owned: Owned,
     /// Prints of the files earlier runs wrote, sorted, when they are listed.
     owned_prints: Vec<u64>,
-    /// The staged folder made last.
-    made: Option<PathBuf>,
     /// Files written (new or changed), unchanged, and bytes written.
     pub(crate) written: usize,
     pub(crate) unchanged: usize,
@@ -71,7 +69,6 @@ impl Files {
             claimed: Vec::new(),
             owned,
             owned_prints,
-            made: None,
             written: 0,
             unchanged: 0,
             bytes: 0,
@@ -115,38 +112,53 @@ impl Files {
     /// The file `rel` holds `bytes`: staged when the output's differs, else left as it is
     /// (modification time included).
     pub(crate) fn put(&mut self, rel: &str, bytes: &[u8]) -> Result<(), WriteError> {
+        let staged = self.stager().stage(rel, bytes)?;
+        self.record(rel, staged)
+    }
+
+    /// What stages files for this run, from any thread; [`Files::record`] each file it staged,
+    /// in output order.
+    pub(crate) fn stager(&self) -> Stager {
+        Stager {
+            out: self.out.clone(),
+            staging: self.staging.clone(),
+        }
+    }
+
+    /// Records the file `rel` that a [`Stager`] staged (or found unchanged).
+    pub(crate) fn record(&mut self, rel: &str, staged: Staged) -> Result<(), WriteError> {
         self.claim(rel)?;
-        let old = join_inside(&self.out, rel);
-        let same = std::fs::metadata(&old).is_ok_and(|m| m.len() == bytes.len() as u64)
-            && std::fs::read(&old).is_ok_and(|b| b == bytes);
-        if same {
-            self.unchanged += 1;
-            return Ok(());
+        match staged {
+            Staged::Unchanged => self.unchanged += 1,
+            Staged::Written(len) => {
+                self.check_ours(rel)?;
+                self.journal.rename(rel)?;
+                self.written += 1;
+                self.bytes += len;
+            }
         }
-        self.check_ours(rel)?;
-        let path = join_inside(&self.staging, rel);
-        if let Some(parent) = path.parent()
-            && self.made.as_deref() != Some(parent)
-        {
-            // Entries of a type come together: one folder made for all of them.
-            std::fs::create_dir_all(parent).map_err(|e| WriteError::io("create", parent, e))?;
-            self.made = Some(parent.to_path_buf());
-        }
-        std::fs::write(&path, bytes).map_err(|e| WriteError::io("write", &path, e))?;
-        self.journal.rename(rel)?;
-        self.written += 1;
-        self.bytes += bytes.len() as u64;
         Ok(())
     }
 
     /// Keeps the output's file `rel` as it is, without rendering it, when it is there.
     pub(crate) fn keep(&mut self, rel: &str) -> Result<bool, WriteError> {
-        if !std::fs::metadata(join_inside(&self.out, rel)).is_ok_and(|m| m.is_file()) {
+        if !self.exists(rel) {
             return Ok(false);
         }
+        self.keep_existing(rel)?;
+        Ok(true)
+    }
+
+    /// Whether the output has the file `rel`.
+    pub(crate) fn exists(&self, rel: &str) -> bool {
+        std::fs::metadata(join_inside(&self.out, rel)).is_ok_and(|m| m.is_file())
+    }
+
+    /// Keeps the output's file `rel`, which [`Files::exists`] found, as it is.
+    pub(crate) fn keep_existing(&mut self, rel: &str) -> Result<(), WriteError> {
         self.claim(rel)?;
         self.unchanged += 1;
-        Ok(true)
+        Ok(())
     }
 
     /// Creates the staged file `rel`, for a file written as a stream; [`Files::settle`] it
@@ -221,6 +233,46 @@ impl Files {
         let deletes = self.journal.deletes;
         self.journal.commit(state, state_files, stale)?;
         Ok(deletes)
+    }
+}
+
+/// Stages the files of one run: writes a file into the staging folder when the output's
+/// differs. It keeps no account, so render threads can share it; [`Files::record`] does.
+#[derive(Clone)]
+pub(crate) struct Stager {
+    out: PathBuf,
+    staging: PathBuf,
+}
+
+/// What [`Stager::stage`] did with a file.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Staged {
+    /// The output's file holds the same bytes: it stays, modification time included.
+    Unchanged,
+    /// Staged, this many bytes.
+    Written(u64),
+}
+
+impl Stager {
+    /// Stages `bytes` as the file `rel`, unless the output's file holds them already.
+    pub(crate) fn stage(&self, rel: &str, bytes: &[u8]) -> Result<Staged, WriteError> {
+        let old = join_inside(&self.out, rel);
+        let same = std::fs::metadata(&old).is_ok_and(|m| m.len() == bytes.len() as u64)
+            && std::fs::read(&old).is_ok_and(|b| b == bytes);
+        if same {
+            return Ok(Staged::Unchanged);
+        }
+        let path = join_inside(&self.staging, rel);
+        let written = match std::fs::write(&path, bytes) {
+            // A folder not made yet (entry folders are made at the start).
+            Err(e) if e.kind() == io::ErrorKind::NotFound => path
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| std::fs::write(&path, bytes)),
+            other => other,
+        };
+        written.map_err(|e| WriteError::io("write", &path, e))?;
+        Ok(Staged::Written(bytes.len() as u64))
     }
 }
 

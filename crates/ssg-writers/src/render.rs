@@ -2,13 +2,14 @@
 //! files generated once per run.
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, mpsc};
 
 use minijinja::value::{Serde, Value as Ctx};
-use unified_content::{ContentType, SCHEMA_VERSION, Timestamp, make_js_safe};
+use unified_content::{ContentType, SCHEMA_VERSION, Timestamp};
 
 use crate::files::Files;
 use crate::index::{IndexWriter, segment_name};
@@ -18,6 +19,10 @@ use crate::naming::{collection_name, names};
 use crate::paths::{join_inside, suffixed_slug};
 use crate::templates::Templates;
 use crate::{Engine, RunReport, WriteError, WriteOptions, typegen};
+
+mod item;
+
+use item::{Job, Line, Rendered};
 
 /// What the render loop reads: the run's settings and where items' lines are.
 pub(crate) struct Inputs<'a> {
@@ -42,8 +47,8 @@ pub(crate) struct Writer<'a> {
     inputs: Inputs<'a>,
     pub(crate) report: &'a mut RunReport,
     files: Files,
-    spool: File,
-    segments: HashMap<u32, File>,
+    spool: Arc<File>,
+    segments: HashMap<u32, Arc<File>>,
     /// The segments the new index refers to.
     referenced: BTreeSet<u32>,
 }
@@ -79,43 +84,48 @@ impl<'a> Writer<'a> {
             inputs,
             report,
             files,
-            spool,
+            spool: Arc::new(spool),
             segments: HashMap::new(),
             referenced: BTreeSet::new(),
         })
     }
 
-    fn read_item(&mut self, key: &Key) -> Result<(Vec<u8>, PathBuf), WriteError> {
+    /// Where `key`'s line is: its file (opened once per run) and the file's path.
+    fn line(&mut self, key: &Key) -> Result<Line, WriteError> {
         let (file, path) = match key.source {
-            Source::Spool => (&mut self.spool, self.inputs.spool.clone()),
+            Source::Spool => (Arc::clone(&self.spool), self.inputs.spool.clone()),
             Source::Cache => {
                 let path = self.inputs.state_dir.join(segment_name(key.segment));
                 let file = match self.segments.entry(key.segment) {
                     Entry::Occupied(e) => e.into_mut(),
-                    Entry::Vacant(e) => {
-                        e.insert(File::open(&path).map_err(|e| WriteError::io("read", &path, e))?)
-                    }
+                    Entry::Vacant(e) => e.insert(Arc::new(
+                        File::open(&path).map_err(|e| WriteError::io("read", &path, e))?,
+                    )),
                 };
-                (file, path)
+                (Arc::clone(file), path)
             }
         };
-        let mut buf = vec![0; key.len as usize];
-        file.seek(SeekFrom::Start(key.offset))
-            .and_then(|_| file.read_exact(&mut buf))
-            .map_err(|e| WriteError::io("read", &path, e))?;
-        Ok((buf, path))
+        Ok(Line {
+            file,
+            path,
+            offset: key.offset,
+            len: key.len,
+        })
     }
 
     /// Renders what changed of every item in output order, keeps the rest, and writes the
     /// index at `index_path`; returns how many items and the newest `synced_at`.
+    ///
+    /// Items are decided and their files written in order on this thread, while worker
+    /// threads render the items of a small window ahead (each worker in the order it was
+    /// given them), so the bytes and the order of files, warnings and errors are those of one
+    /// thread, and memory holds a window of items whatever the catalogue's size.
     pub(crate) fn write_items(
         &mut self,
         placements: &mut Placements,
         index_path: &Path,
     ) -> Result<(usize, Option<Timestamp>), WriteError> {
         let engine = self.inputs.engine;
-        let options = self.inputs.options;
-        let templates = self.inputs.templates;
         let same_templates = self.inputs.same_templates;
         let mut index = IndexWriter::create(index_path)?;
         let list_template = engine.list_item_template();
@@ -152,104 +162,112 @@ impl<'a> Writer<'a> {
             }
         }
         for t in ContentType::ALL {
-            if engine.entry_file(t, options.markdown).is_some() {
+            if engine.entry_file(t, self.inputs.options.markdown).is_some() {
                 self.files.folder(collection_name(t))?;
             }
         }
 
+        let templates = self.inputs.templates;
+        let strict = self.inputs.options.strict;
+        let stager = self.files.stager();
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_WORKERS);
         let mut synced_until = self.inputs.synced_until;
-        let mut previous: Option<(ContentType, String, String)> = None;
         let mut count = 0;
-        while let Some(mut key) = placements.next()? {
-            count += 1;
-            let (key_slug, key_id) = (key.slug().to_string(), key.id().to_string());
-            let mut slug = key_slug.clone();
-            let mut written = Written::Plain;
-            match &previous {
-                Some((t, s, first_id)) if *t == key.content_type && *s == key_slug => {
-                    if options.strict {
-                        return Err(WriteError::DuplicateSlug {
-                            content_type: key.content_type.as_str(),
-                            slug: key_slug,
-                            first_id: first_id.clone(),
-                            second_id: key_id,
-                        });
+        std::thread::scope(|scope| {
+            let mut jobs = Vec::with_capacity(workers);
+            let mut results = Vec::with_capacity(workers);
+            for _ in 0..workers {
+                let (job_tx, job_rx) = mpsc::channel::<Vec<Job>>();
+                let (result_tx, result_rx) = mpsc::channel();
+                let stager = stager.clone();
+                scope.spawn(move || {
+                    for batch in job_rx {
+                        let rendered: Vec<_> = batch
+                            .into_iter()
+                            .map(|job| job.render(templates, &stager, strict))
+                            .collect();
+                        if result_tx.send(rendered).is_err() {
+                            return;
+                        }
                     }
-                    slug = suffixed_slug(&key_slug, &key_id);
-                    written = Written::Suffixed;
-                    let warning = format!(
-                        "items '{first_id}' and '{key_id}' of type {} share the slug '{key_slug}'; writing the second as '{slug}'",
-                        key.content_type
-                    );
-                    tracing::warn!("{warning}");
-                    self.report.warnings.push(warning);
-                }
-                _ => previous = Some((key.content_type, key_slug.clone(), key_id.clone())),
+                });
+                jobs.push(job_tx);
+                results.push(result_rx);
             }
-            // An item of the previous run written under the same name by the same templates:
-            // its files are what they were, so it is neither read nor rendered.
-            let kept = key.source == Source::Cache && same_templates && key.written == written;
-            let mut ctx = None;
-            let mut fragment = key.fragment.1;
-
-            if let Some(entry) = engine.entry_file(key.content_type, options.markdown) {
-                let rel = format!(
-                    "{}/{slug}.{}",
-                    collection_name(key.content_type),
-                    entry.extension
-                );
-                if !(kept && self.files.keep(&rel)?) {
-                    let item = self.context(&key, &slug, &mut ctx, &mut synced_until)?;
-                    let text = item.render(templates, entry.template, &key_id)?;
-                    self.files.put(&rel, text.as_bytes())?;
-                }
-            }
-            if let Some(template) = list_template {
-                let rank = usize::from(crate::keys::type_rank(key.content_type));
-                let copied = match &mut lists[rank] {
-                    List::Spliced { previous, .. } if kept => {
-                        let (offset, len) = key.fragment;
-                        let mut bytes = vec![0; len as usize];
-                        previous
-                            .seek(SeekFrom::Start(offset))
-                            .and_then(|_| previous.read_exact(&mut bytes))
-                            .map_err(|e| {
-                                WriteError::io("read", collection_name(key.content_type), e)
-                            })?;
-                        Some(bytes)
+            // What each worker rendered and was not written yet, in its order.
+            let mut ready: Vec<VecDeque<Result<Rendered, WriteError>>> =
+                (0..workers).map(|_| VecDeque::new()).collect();
+            let mut planner = Planner::default();
+            let mut pending: VecDeque<Result<Plan, WriteError>> = VecDeque::with_capacity(WINDOW);
+            let mut batch = Vec::with_capacity(BATCH);
+            let mut next_worker = 0;
+            let mut planning = true;
+            loop {
+                // Plan in runs of a batch or more, so that threads wake once per batch.
+                if planning && pending.len() + BATCH <= WINDOW {
+                    while planning && pending.len() < WINDOW {
+                        let planned = match placements.next() {
+                            Ok(Some(key)) => self.plan(key, &mut planner, list_template, &lists),
+                            Ok(None) => {
+                                planning = false;
+                                break;
+                            }
+                            Err(e) => Err(e),
+                        };
+                        // An error fails the run in its turn, after the items before it, as
+                        // a strict run's duplicate does; nothing after it matters.
+                        let (mut plan, job) = match planned {
+                            Ok(planned) => planned,
+                            Err(e) => {
+                                pending.push_back(Err(e));
+                                planning = false;
+                                break;
+                            }
+                        };
+                        planning &= !matches!(plan.duplicate, Some(Err(_)));
+                        if let Some(job) = job {
+                            batch.push(job);
+                            plan.worker = Some(next_worker);
+                            if batch.len() == BATCH {
+                                jobs[next_worker]
+                                    .send(std::mem::take(&mut batch))
+                                    .expect("a worker takes jobs until its channel closes");
+                                next_worker = (next_worker + 1) % workers;
+                            }
+                        }
+                        pending.push_back(Ok(plan));
                     }
-                    _ => None,
+                    if !batch.is_empty() {
+                        jobs[next_worker]
+                            .send(std::mem::take(&mut batch))
+                            .expect("a worker takes jobs until its channel closes");
+                        next_worker = (next_worker + 1) % workers;
+                    }
+                }
+                let Some(plan) = pending.pop_front() else {
+                    break;
                 };
-                let text = match (&lists[rank], copied) {
-                    (List::Kept, _) => None,
-                    (_, Some(bytes)) => Some(bytes),
-                    (_, None) => {
-                        let item = self.context(&key, &slug, &mut ctx, &mut synced_until)?;
-                        let text = item.render(templates, template, &key_id)?;
-                        Some(text.trim_end().as_bytes().to_vec())
+                let plan = plan?;
+                let rendered = match plan.worker {
+                    Some(w) => {
+                        if ready[w].is_empty() {
+                            ready[w]
+                                .extend(results[w].recv().expect("a worker answers every batch"));
+                        }
+                        Some(ready[w].pop_front().expect("a worker answers every job")?)
                     }
+                    None => None,
                 };
-                if let Some(text) = text {
-                    if let List::Spliced {
-                        rel, file, empty, ..
-                    }
-                    | List::Rendered { rel, file, empty } = &mut lists[rank]
-                    {
-                        let sep: &[u8] = if *empty { b"\n" } else { b",\n" };
-                        *empty = false;
-                        file.write_all(sep)
-                            .and_then(|()| file.write_all(&text))
-                            .map_err(|e| WriteError::io("write", &*rel, e))?;
-                    }
-                    fragment = u32::try_from(text.len()).unwrap_or(u32::MAX);
+                if let Some(rendered) = &rendered {
+                    synced_until = synced_until.max(rendered.synced);
                 }
+                count += 1;
+                self.write(plan, rendered, &mut lists, &mut index)?;
             }
-            if key.source == Source::Spool {
-                key.segment = self.inputs.segment;
-            }
-            self.referenced.insert(key.segment);
-            index.push(&key, written, fragment)?;
-        }
+            Ok::<(), WriteError>(())
+        })?;
         index.finish()?;
         for list in lists {
             if let List::Spliced {
@@ -275,54 +293,169 @@ impl<'a> Writer<'a> {
         Ok((count, synced_until))
     }
 
-    /// The template context of `key` written as `slug`, read and built once (in `ctx`) when a
-    /// file of it is rendered.
-    fn context<'c>(
+    /// Decides what to do with `key`'s files (its slug, whether they stay or are rendered)
+    /// and reads its line when something is rendered, into the job for a worker.
+    fn plan(
         &mut self,
-        key: &Key,
-        slug: &str,
-        ctx: &'c mut Option<ItemContext>,
-        synced_until: &mut Option<Timestamp>,
-    ) -> Result<&'c mut ItemContext, WriteError> {
-        if ctx.is_none() {
-            let (raw, path) = self.read_item(key)?;
-            let mut value: serde_json::Value =
-                serde_json::from_slice(&raw).map_err(|e| WriteError::State {
-                    path,
-                    message: format!("item '{}': {e}", key.id()),
-                })?;
-            if let Some(synced) = value
-                .get("synced_at")
-                .and_then(|v| serde_json::from_value::<Timestamp>(v.clone()).ok())
-            {
-                *synced_until = (*synced_until).max(Some(synced));
-            }
-            let received = value["slug"].as_str().unwrap_or_default();
-            if key.source == Source::Spool && received != key.slug() {
-                if self.inputs.options.strict {
-                    return Err(WriteError::UnsafeSlug {
-                        item_id: key.id().to_string(),
-                        slug: received.to_string(),
-                        safe: key.slug().to_string(),
-                    });
+        key: Key,
+        planner: &mut Planner,
+        list_template: Option<&'static str>,
+        lists: &[List],
+    ) -> Result<(Plan, Option<Job>), WriteError> {
+        let options = self.inputs.options;
+        let (key_slug, key_id) = (key.slug().to_string(), key.id().to_string());
+        let mut slug = key_slug.clone();
+        let mut written = Written::Plain;
+        let mut duplicate = None;
+        match &planner.previous {
+            Some((t, s, first_id)) if *t == key.content_type && *s == key_slug => {
+                if options.strict {
+                    duplicate = Some(Err(WriteError::DuplicateSlug {
+                        content_type: key.content_type.as_str(),
+                        slug: key_slug.clone(),
+                        first_id: first_id.clone(),
+                        second_id: key_id.clone(),
+                    }));
+                } else {
+                    slug = suffixed_slug(&key_slug, &key_id);
+                    written = Written::Suffixed;
+                    duplicate = Some(Ok(format!(
+                        "items '{first_id}' and '{key_id}' of type {} share the slug '{key_slug}'; writing the second as '{slug}'",
+                        key.content_type
+                    )));
                 }
-                let warning = format!(
-                    "item '{}' has the slug {received:?}, which is not lowercase letters, digits and hyphens; writing it as '{}'",
-                    key.id(),
-                    key.slug()
-                );
-                tracing::warn!("{warning}");
-                self.report.warnings.push(warning);
             }
-            value["slug"] = serde_json::Value::String(slug.to_string());
-            make_js_safe(&mut value);
-            *ctx = Some(ItemContext {
-                content_type: key.content_type,
-                value,
-                ctx: None,
-            });
+            _ => planner.previous = Some((key.content_type, key_slug.clone(), key_id.clone())),
         }
-        Ok(ctx.as_mut().expect("built above"))
+        // An item of the previous run written under the same name by the same templates:
+        // its files are what they were, so it is neither read nor rendered.
+        let kept =
+            key.source == Source::Cache && self.inputs.same_templates && key.written == written;
+        let entry = self
+            .inputs
+            .engine
+            .entry_file(key.content_type, options.markdown)
+            .map(|entry| {
+                let rel = format!(
+                    "{}/{slug}.{}",
+                    collection_name(key.content_type),
+                    entry.extension
+                );
+                let keep = kept && self.files.exists(&rel);
+                (rel, (!keep).then_some(entry.template))
+            });
+        let list = list_template.and_then(|template| {
+            match &lists[usize::from(crate::keys::type_rank(key.content_type))] {
+                List::Kept => None,
+                List::Spliced { .. } if kept => Some(ListPlan::Copy),
+                _ => Some(ListPlan::Render(template)),
+            }
+        });
+        let entry_template = entry.as_ref().and_then(|(_, t)| *t);
+        let list_render = match list {
+            Some(ListPlan::Render(t)) => Some(t),
+            _ => None,
+        };
+        let job = match (entry_template, list_render) {
+            (None, None) => None,
+            (entry_template, list) => Some(Job {
+                content_type: key.content_type,
+                id: key_id,
+                safe_slug: key_slug,
+                slug: slug.clone(),
+                received: key.source == Source::Spool,
+                line: self.line(&key)?,
+                entry: entry_template.and_then(|t| Some((entry.as_ref()?.0.clone(), t))),
+                list,
+            }),
+        };
+        let plan = Plan {
+            key,
+            written,
+            duplicate,
+            entry: entry.map(|(rel, template)| (rel, template.is_none())),
+            list,
+            worker: None,
+        };
+        Ok((plan, job))
+    }
+
+    /// Writes one item's files as `plan` decided, with what a worker `rendered` of them, and
+    /// its line of the index.
+    fn write(
+        &mut self,
+        plan: Plan,
+        rendered: Option<Rendered>,
+        lists: &mut [List],
+        index: &mut IndexWriter,
+    ) -> Result<(), WriteError> {
+        let Plan {
+            mut key,
+            written,
+            duplicate,
+            entry,
+            list,
+            ..
+        } = plan;
+        match duplicate {
+            Some(Err(e)) => return Err(e),
+            Some(Ok(warning)) => self.warn(warning),
+            None => {}
+        }
+        let mut rendered = rendered.unwrap_or_default();
+        if let Some(warning) = rendered.warning.take() {
+            self.warn(warning);
+        }
+        if let Some((rel, keep)) = entry {
+            match (keep, rendered.entry.take()) {
+                (true, _) => self.files.keep_existing(&rel)?,
+                (false, Some(staged)) => self.files.record(&rel, staged)?,
+                (false, None) => unreachable!("an entry file not kept is rendered"),
+            }
+        }
+        let mut fragment = key.fragment.1;
+        if let Some(list) = list {
+            let rank = usize::from(crate::keys::type_rank(key.content_type));
+            let text = match list {
+                ListPlan::Copy => {
+                    let List::Spliced { previous, .. } = &mut lists[rank] else {
+                        unreachable!("a fragment is copied from a spliced list")
+                    };
+                    let (offset, len) = key.fragment;
+                    let mut bytes = vec![0; len as usize];
+                    previous
+                        .seek(SeekFrom::Start(offset))
+                        .and_then(|_| previous.read_exact(&mut bytes))
+                        .map_err(|e| {
+                            WriteError::io("read", collection_name(key.content_type), e)
+                        })?;
+                    bytes
+                }
+                ListPlan::Render(_) => rendered.list.take().expect("a list fragment rendered"),
+            };
+            if let List::Spliced {
+                rel, file, empty, ..
+            }
+            | List::Rendered { rel, file, empty } = &mut lists[rank]
+            {
+                let sep: &[u8] = if *empty { b"\n" } else { b",\n" };
+                *empty = false;
+                file.write_all(sep)
+                    .and_then(|()| file.write_all(&text))
+                    .map_err(|e| WriteError::io("write", &*rel, e))?;
+            }
+            fragment = u32::try_from(text.len()).unwrap_or(u32::MAX);
+        }
+        if key.source == Source::Spool {
+            key.segment = self.inputs.segment;
+        }
+        self.referenced.insert(key.segment);
+        index.push(&key, written, fragment)
+    }
+
+    fn warn(&mut self, warning: String) {
+        tracing::warn!("{warning}");
+        self.report.warnings.push(warning);
     }
 
     /// The files decided so far, and the segments the index refers to.
@@ -368,45 +501,38 @@ impl<'a> Writer<'a> {
     }
 }
 
-/// One item as its templates see it: its JSON, made into a template context only for a
-/// template that is more than [`Templates::plain_json`].
-pub(crate) struct ItemContext {
-    content_type: ContentType,
-    value: serde_json::Value,
-    ctx: Option<Ctx>,
+/// Items decided ahead of the one being written: enough to keep the workers busy, few enough
+/// that memory does not notice.
+const WINDOW: usize = 128;
+/// Items handed to a worker at once.
+const BATCH: usize = 16;
+/// Render threads at most, whatever the machine has.
+const MAX_WORKERS: usize = 8;
+
+/// What the planner remembers from one item to the next: the first item of the current slug.
+#[derive(Default)]
+struct Planner {
+    previous: Option<(ContentType, String, String)>,
 }
 
-impl ItemContext {
-    /// Renders `template` for this item (`item_id`, for errors).
-    fn render(
-        &mut self,
-        templates: &Templates,
-        template: &str,
-        item_id: &str,
-    ) -> Result<String, WriteError> {
-        if let Some(end) = templates.plain_json(template) {
-            // The bytes of the `json` filter, without building the context's values.
-            let mut text =
-                serde_json::to_string_pretty(&self.value).expect("JSON values always serialize");
-            text.push_str(end);
-            return Ok(text);
-        }
-        let (content_type, value) = (self.content_type, &self.value);
-        let ctx = self
-            .ctx
-            .get_or_insert_with(|| context(content_type, Ctx::from(Serde(value))));
-        templates.render(template, ctx, Some(item_id))
-    }
+/// What was decided for one item, in output order.
+struct Plan {
+    key: Key,
+    written: Written,
+    /// Its slug is a duplicate: the warning, or under strict the error, raised in its turn.
+    duplicate: Option<Result<String, WriteError>>,
+    /// Its entry file, and whether the output's file stays as it is.
+    entry: Option<(String, bool)>,
+    /// What goes into its type's list file.
+    list: Option<ListPlan>,
+    /// The worker rendering it, when something of it is rendered.
+    worker: Option<usize>,
 }
 
-fn context(content_type: ContentType, item: Ctx) -> Ctx {
-    minijinja::context! {
-        item,
-        content_type => minijinja::context! {
-            name => content_type.as_str(),
-            plural => collection_name(content_type),
-        },
-        schema_version => SCHEMA_VERSION,
-        summary_fields => Ctx::from(Serde(crate::next::SUMMARY_FIELDS)),
-    }
+/// How an item's fragment of its type's list file is made.
+enum ListPlan {
+    /// Copied from the previous list file.
+    Copy,
+    /// Rendered with the template.
+    Render(&'static str),
 }

@@ -17,6 +17,14 @@ pub(crate) const FORMAT: (&str, &str) = (
     include_str!("../templates/shared/format.js"),
 );
 
+/// A template that [`Templates::shortcut`] writes directly, with what follows the JSON.
+pub(crate) enum Shortcut {
+    /// `{{ item | json }}`.
+    Json(&'static str),
+    /// `{{ item | pick(summary_fields) | json }}`.
+    Summary(&'static str),
+}
+
 /// Templates ready to render, with a digest of every source so a changed template forces a
 /// full render of the files it makes.
 pub(crate) struct Templates {
@@ -89,13 +97,21 @@ impl Templates {
         &self.digest
     }
 
-    /// For a template that is only `{{ item | json }}` (the built-in entry and list item
-    /// templates, or an override written the same), what follows the JSON: a renderer can
-    /// then write `item` with [`serde_json::to_string_pretty`], the filter's own bytes.
-    pub(crate) fn plain_json(&self, name: &str) -> Option<&'static str> {
-        match self.env.get_template(name).ok()?.source() {
-            "{{ item | json }}" => Some(""),
-            "{{ item | json }}\n" => Some("\n"),
+    /// How the template `name` can be written without minijinja: when it is only
+    /// `{{ item | json }}` (the built-in entry and list item templates, or an override written
+    /// the same) or `{{ item | pick(summary_fields) | json }}` (Next.js's index item), a
+    /// renderer writes the item, or its summary fields, with [`serde_json::to_string_pretty`],
+    /// the filter's own bytes.
+    pub(crate) fn shortcut(&self, name: &str) -> Option<Shortcut> {
+        let template = self.env.get_template(name).ok()?;
+        let source = template.source();
+        let (body, end) = match source.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (source, ""),
+        };
+        match body {
+            "{{ item | json }}" => Some(Shortcut::Json(end)),
+            "{{ item | pick(summary_fields) | json }}" => Some(Shortcut::Summary(end)),
             _ => None,
         }
     }

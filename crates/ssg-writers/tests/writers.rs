@@ -920,23 +920,25 @@ fn an_incremental_run_reads_none_of_the_unchanged_items() {
 
 #[test]
 fn a_plain_json_template_writes_the_bytes_the_json_filter_writes() {
-    // The built-in `{{ item | json }}` templates are written by serde_json directly; the same
-    // templates with a comment added go through minijinja and its `json` filter.
+    // The built-in `{{ item | json }}` and `{{ item | pick(summary_fields) | json }}`
+    // templates are written by serde_json directly; the same templates with a comment added go
+    // through minijinja and its `pick` and `json` filters.
     let builtin = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
     let dir = tempfile::tempdir().unwrap();
     let templates = dir.path().join("templates");
     let mut overridden = 0;
     for (rel, bytes) in tree(&builtin) {
         let source = String::from_utf8(bytes).unwrap();
-        if source.trim_end() == "{{ item | json }}" {
+        let body = source.trim_end();
+        if body == "{{ item | json }}" || body == "{{ item | pick(summary_fields) | json }}" {
             let path = templates.join(&rel);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            let slow = source.replace("{{ item | json }}", "{{ item | json }}{# filter #}");
+            let slow = source.replace("| json }}", "| json }}{# filter #}");
             std::fs::write(path, slow).unwrap();
             overridden += 1;
         }
     }
-    assert!(overridden >= 3, "{overridden}");
+    assert!(overridden >= 4, "{overridden}");
     for name in ssg_writers::engine_names() {
         let fast = dir.path().join(format!("{name}-fast"));
         run(name, options(&fast), &fixture()).unwrap();
