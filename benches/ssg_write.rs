@@ -7,10 +7,19 @@
 //! runs in its own child process with the real library, so the peak RSS printed (VmHWM) is
 //! the client's alone. Outputs go to tmpfs when there is one. After each engine's full run
 //! one item changes and an incremental run shows the seconds and files it touched.
-//! `BENCH_MODES=fetch,astro,pull` (any of fetch, the engines, floor, pull) runs only those.
+//!
+//! The same server also feeds the two peers under `bench/peers/`: a Node script (aws4fetch +
+//! `writeFile` per entry) and a Python one (botocore + requests). The bench installs their
+//! packages (npm into `target/bench-peers`, pip into the repository's `.venv`) and skips a
+//! peer, saying why, when they cannot be installed. Every row shows the CPU seconds the server
+//! spent on it, so that the share of each figure that is the server's own work is visible.
+//!
+//! `BENCH_MODES=fetch,astro,pull` (any of fetch, the engines, node, python, floor, pull) runs
+//! only those; `BENCH_CHILD=PATH` runs the modes with another build of this bench, to compare
+//! two builds on one server.
 
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -59,6 +68,10 @@ fn main() {
         .build()
         .unwrap();
     let exe = std::env::current_exe().expect("the bench knows its own path");
+    let peers = Peer::install(&exe);
+    // `BENCH_CHILD=<another build of this bench>` runs that build's modes against this
+    // server: two builds compared on one server, in one run.
+    let child_exe = std::env::var_os("BENCH_CHILD").map_or(exe.clone(), PathBuf::from);
     for count in counts {
         let catalog = Arc::new(Catalog {
             count,
@@ -74,66 +87,80 @@ fn main() {
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let server = runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
         println!("ssg_write: {count} items from a loopback content API, one process per mode");
-        // `BENCH_MODES=astro,pull` runs only those modes (the others print zeros).
-        let only = std::env::var("BENCH_MODES").ok();
-        let run = |mode: &str, extra: &[String]| -> Vec<String> {
-            if only.as_ref().is_some_and(|m| !m.split(',').any(|m| m == mode)) {
-                return vec!["0".to_string(); 3];
-            }
+        // One child (this bench, or a peer's script), its output passed on: its `RESULT`
+        // fields and the server's CPU seconds while it ran.
+        let run_command = |mode: &str, mut command: std::process::Command| -> Outcome {
             catalog.changed.store(false, Ordering::SeqCst);
-            let mut args = vec![
-                "--child".to_string(),
-                mode.to_string(),
-                count.to_string(),
-                endpoint.clone(),
-            ];
-            args.extend_from_slice(extra);
-            let output = std::process::Command::new(&exe)
-                .args(&args)
-                .output()
-                .expect("the bench can run itself");
+            let cpu = server_cpu_seconds();
+            let output = command.output().expect("the bench can run its children");
+            let server_s = server_cpu_seconds() - cpu;
             std::io::stderr().write_all(&output.stderr).unwrap();
             assert!(output.status.success(), "{mode}: {}", output.status);
             let text = String::from_utf8(output.stdout).unwrap();
             print!("{text}");
-            text.lines()
+            let fields = text
+                .lines()
                 .find_map(|l| l.strip_prefix("RESULT "))
                 .map(|l| l.split_whitespace().map(str::to_string).collect())
-                .unwrap_or_default()
+                .unwrap_or_default();
+            Outcome { fields, server_s }
         };
-        let fetch = run("fetch", &[]);
-        let mut engines = Vec::new();
+        let run = |mode: &str, extra: &[String]| -> Option<Outcome> {
+            if !wanted(mode) {
+                return None;
+            }
+            let mut command = std::process::Command::new(&child_exe);
+            command
+                .args(["--child", mode, &count.to_string(), &endpoint])
+                .args(extra);
+            Some(run_command(mode, command))
+        };
+        let mut rows: Vec<(String, Option<Outcome>)> = Vec::new();
+        rows.push(("fetch (checked)".into(), run("fetch", &[])));
+        let mut astro_bytes = None;
         for engine in ssg_writers::engine_names() {
-            engines.push((engine, run(engine, &[])));
+            let outcome = run(engine, &[]);
+            if engine == "astro" {
+                astro_bytes = outcome.as_ref().map(|o| o.fields[2].clone());
+            }
+            rows.push((format!("--engine {engine}"), outcome));
         }
-        let astro = &engines.iter().find(|(e, _)| *e == "astro").unwrap().1;
-        let floor = run("floor", &[astro[2].clone()]);
-        let pull = run("pull", &[]);
-        let floor_s: f64 = floor[0].parse().unwrap();
+        for peer in &peers {
+            let out = scratch();
+            let mut command = peer.command();
+            command
+                .arg(&endpoint)
+                .arg(out.path())
+                .arg(count.to_string());
+            rows.push((peer.name.to_string(), Some(run_command(peer.name, command))));
+        }
+        rows.push(("snapshot pull".into(), run("pull", &[])));
+        // The floor writes as many bytes as Astro wrote (without an Astro run, 3 KiB an item,
+        // about what Astro writes).
+        let bytes = astro_bytes.unwrap_or_else(|| (count * 3 * 1024).to_string());
+        let floor = run("floor", &[bytes]);
+        let floor_s = floor.as_ref().map(|f| f.fields[0].parse::<f64>().unwrap());
         println!(
-            "{count} items: seconds and peak RSS per mode; the floor = plain fetch + plain write"
+            "{count} items: seconds and peak RSS per mode; the floor = plain fetch + plain \
+             write; server = CPU seconds the bench's server spent on the run"
         );
-        println!("  {:<22} {:>8.2} s {:>8} MiB", "floor", floor_s, "-");
-        println!(
-            "  {:<22} {:>8} s {:>8} MiB  ({:.1}x the floor)",
-            "fetch (checked)",
-            fetch[0],
-            fetch[1],
-            fetch[0].parse::<f64>().unwrap() / floor_s
-        );
-        for (engine, r) in &engines {
+        if let Some(f) = &floor {
             println!(
-                "  {:<22} {:>8} s {:>8} MiB  ({:.1}x the floor)",
-                format!("--engine {engine}"),
-                r[0],
-                r[1],
-                r[0].parse::<f64>().unwrap() / floor_s
+                "  {:<24} {:>8} s {:>8} MiB  server {:>5.2} s",
+                "floor", f.fields[0], "-", f.server_s
             );
         }
-        println!(
-            "  {:<22} {:>8} s {:>8} MiB",
-            "snapshot pull", pull[0], pull[1]
-        );
+        for (name, outcome) in &rows {
+            let Some(o) = outcome else { continue };
+            let seconds: f64 = o.fields[0].parse().unwrap();
+            let ratio = floor_s.map_or(String::new(), |f| {
+                format!("  ({:.1}x the floor)", seconds / f)
+            });
+            println!(
+                "  {name:<24} {seconds:>8.2} s {:>8} MiB  server {:>5.2} s{ratio}",
+                o.fields[1], o.server_s,
+            );
+        }
         server.abort();
     }
 }
@@ -151,11 +178,7 @@ fn child(args: &[String]) {
         .enable_all()
         .build()
         .unwrap();
-    // tmpfs when there is one, so the figures are the program's, not the disk's.
-    let dir = match Path::new("/dev/shm").is_dir() {
-        true => tempfile::tempdir_in("/dev/shm").unwrap(),
-        false => tempfile::tempdir().unwrap(),
-    };
+    let dir = scratch();
     let rss = || peak_rss_kib() as f64 / 1024.0;
     runtime.block_on(async {
         let started = Instant::now();
@@ -232,6 +255,158 @@ fn child(args: &[String]) {
             engine => engine_run(engine, count, endpoint, &dir.path().join("out")).await,
         }
     });
+}
+
+/// A scratch folder on tmpfs when there is one, so the figures are the program's, not the
+/// disk's.
+fn scratch() -> tempfile::TempDir {
+    match Path::new("/dev/shm").is_dir() {
+        true => tempfile::tempdir_in("/dev/shm").unwrap(),
+        false => tempfile::tempdir().unwrap(),
+    }
+}
+
+/// Whether `BENCH_MODES` (a comma list; every mode when unset) names `mode`.
+fn wanted(mode: &str) -> bool {
+    std::env::var("BENCH_MODES").map_or(true, |modes| modes.split(',').any(|m| m == mode))
+}
+
+/// What one child printed as its `RESULT` (seconds, peak RSS in MiB, ...), and the server's
+/// CPU seconds while it ran.
+struct Outcome {
+    fields: Vec<String>,
+    server_s: f64,
+}
+
+/// CPU seconds this process (the server) has used so far, every thread's, from /proc.
+fn server_cpu_seconds() -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0.0;
+    };
+    let nanos: u64 = tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    nanos as f64 / 1e9
+}
+
+/// A comparison script under `bench/peers/`, with its packages installed.
+struct Peer {
+    name: &'static str,
+    program: PathBuf,
+    script: PathBuf,
+    env: Vec<(&'static str, PathBuf)>,
+}
+
+impl Peer {
+    /// Installs each wanted peer's packages, or says why a peer is skipped. `exe` is this
+    /// bench, in `<target>/release/deps/`.
+    fn install(exe: &Path) -> Vec<Peer> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let target = exe
+            .ancestors()
+            .nth(3)
+            .expect("the bench lives under target/");
+        let mut peers = Vec::new();
+        if wanted("node") {
+            match Peer::node(root, &target.join("bench-peers")) {
+                Ok(peer) => peers.push(peer),
+                Err(why) => println!("ssg_write: skipping the Node peer: {why}"),
+            }
+        }
+        if wanted("python") {
+            match Peer::python(root) {
+                Ok(peer) => peers.push(peer),
+                Err(why) => println!("ssg_write: skipping the Python peer: {why}"),
+            }
+        }
+        peers
+    }
+
+    /// aws4fetch from npm, installed into `dir` from `bench/peers/package.json`.
+    fn node(root: &Path, dir: &Path) -> Result<Peer, String> {
+        let manifest = root.join("bench/peers/package.json");
+        let installed = dir.join("package.json");
+        let wanted =
+            std::fs::read(&manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
+        if std::fs::read(&installed).ok() != Some(wanted.clone())
+            || !dir.join("node_modules/aws4fetch").is_dir()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            std::fs::write(&installed, &wanted)
+                .map_err(|e| format!("{}: {e}", installed.display()))?;
+            succeeds(
+                std::process::Command::new("npm")
+                    .args(["install", "--no-audit", "--no-fund", "--silent"])
+                    .current_dir(dir),
+                "npm install",
+            )?;
+        }
+        Ok(Peer {
+            name: "node (aws4fetch)",
+            program: "node".into(),
+            script: root.join("bench/peers/aws4fetch-writefile.mjs"),
+            env: vec![("BENCH_NODE_MODULES", dir.to_path_buf())],
+        })
+    }
+
+    /// botocore and requests from PyPI, in the repository's `.venv` (the one `scripts/test`
+    /// uses), created when missing.
+    fn python(root: &Path) -> Result<Peer, String> {
+        let venv = root.join(".venv");
+        let python = venv.join("bin/python");
+        let ready = || {
+            std::process::Command::new(&python)
+                .args(["-c", "import botocore, requests"])
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !ready() {
+            if !python.exists() {
+                succeeds(
+                    std::process::Command::new("python3")
+                        .args(["-m", "venv"])
+                        .arg(&venv),
+                    "python3 -m venv",
+                )?;
+            }
+            succeeds(
+                std::process::Command::new(&python).args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "botocore==1.44.8",
+                    "requests==2.34.2",
+                ]),
+                "pip install",
+            )?;
+        }
+        Ok(Peer {
+            name: "python (botocore)",
+            program: python,
+            script: root.join("bench/peers/botocore-requests.py"),
+            env: Vec::new(),
+        })
+    }
+
+    /// The command running the script, before its arguments (endpoint, output folder, count).
+    fn command(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(&self.program);
+        command.arg(&self.script).envs(self.env.iter().cloned());
+        command
+    }
+}
+
+/// Runs the install step `what`; an error says how it failed.
+fn succeeds(command: &mut std::process::Command, what: &str) -> Result<(), String> {
+    match command.status() {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(format!("{what} failed ({status})")),
+        Err(e) => Err(format!("{what} could not start: {e}")),
+    }
 }
 
 async fn engine_run(engine: &str, count: usize, endpoint: &str, out: &Path) {
