@@ -63,9 +63,10 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// Chunks large enough for few runs, small enough that memory stays a few MiB.
+    /// Chunks of 2 MiB: a million records of ~100 bytes make ~57 runs, merged in one pass,
+    /// and a sort holds about 2.5 MiB.
     pub const DEFAULT: Limits = Limits {
-        chunk_bytes: 4 << 20,
+        chunk_bytes: 2 << 20,
         fan_in: 64,
     };
 }

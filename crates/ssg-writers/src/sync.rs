@@ -113,6 +113,8 @@ pub struct SyncRun {
     moved_aside: Option<PathBuf>,
     spool: BufWriter<File>,
     spool_len: u64,
+    /// One item's line, its buffer kept from item to item.
+    line: Vec<u8>,
     /// Every item received, by id print: `<meta><version><sort key>`, in arrival order within
     /// an id, so that the newest version of each id can be picked in one pass.
     by_id: ExternalSort,
@@ -199,6 +201,7 @@ impl SyncRun {
             moved_aside,
             spool: BufWriter::new(spool),
             spool_len: 0,
+            line: Vec::new(),
             by_id: ExternalSort::new(sort_dir, "by-id", Limits::DEFAULT),
             sort_limits: Limits::DEFAULT,
             received: 0,
@@ -232,10 +235,12 @@ impl SyncRun {
         let spool_path = || self.spool_path.clone();
         for item in items {
             self.received += 1;
-            let line = serde_json::to_vec(&item).expect("unified content always serializes");
+            let line = &mut self.line;
+            line.clear();
+            serde_json::to_writer(&mut *line, &item).expect("unified content always serializes");
             let offset = self.spool_len;
             self.spool
-                .write_all(&line)
+                .write_all(line)
                 .and_then(|()| self.spool.write_all(b"\n"))
                 .map_err(|e| WriteError::io("write", spool_path(), e))?;
             self.spool_len += line.len() as u64 + 1;

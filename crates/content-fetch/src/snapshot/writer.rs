@@ -39,6 +39,8 @@ pub struct SnapshotWriter {
     path: PathBuf,
     spool: BufWriter<NamedTempFile>,
     spool_len: u64,
+    /// One item's line, its buffer kept from item to item.
+    line: Vec<u8>,
     scratch: TempDir,
     /// Sorts made so far, to give each its own scratch folder.
     sorts: usize,
@@ -90,6 +92,7 @@ impl SnapshotWriter {
             path: path.to_path_buf(),
             spool: BufWriter::with_capacity(1 << 16, temp::create(path, 0o600)?),
             spool_len: 0,
+            line: Vec::new(),
             scratch,
             sorts: 0,
             limits: Limits::DEFAULT,
@@ -135,13 +138,17 @@ impl SnapshotWriter {
                 digest: content_digest(&content),
                 content,
             };
-            let mut line = serde_json::to_vec(&item).expect("a snapshot item always serializes");
+            let line = &mut self.line;
+            line.clear();
+            serde_json::to_writer(&mut *line, &item).expect("a snapshot item always serializes");
             line.push(b'\n');
-            self.spool
-                .write_all(&line)
-                .map_err(|e| self.spool_error(e))?;
+            let len = line.len();
+            if let Err(e) = self.spool.write_all(line) {
+                return Err(self.spool_error(e));
+            }
             let SnapshotItem { digest, content } = item;
-            let len = u32::try_from(line.len() - 1).map_err(|_| {
+            let line_len = len as u64;
+            let len = u32::try_from(len - 1).map_err(|_| {
                 FetchError::snapshot(
                     &self.path,
                     format!("item '{}' is over 4 GiB as JSON", content.id),
@@ -163,7 +170,7 @@ impl SnapshotWriter {
             self.by_id
                 .push(content.id.as_bytes(), &record)
                 .map_err(|e| self.sort_error(e))?;
-            self.spool_len += line.len() as u64;
+            self.spool_len += line_len;
         }
         Ok(())
     }
