@@ -182,8 +182,8 @@ impl std::fmt::Display for SnapshotDiff {
 
 impl Snapshot {
     /// A snapshot of `items` fetched from `endpoint` with `filters`, finished at `fetched_at`:
-    /// the newest version of each id ([`Version::replaces`], as the engine writers pick it),
-    /// sorted by content type then id.
+    /// the newest version of each id ([`unified_content::Version::replaces`], as the engine
+    /// writers pick it), sorted by content type then id.
     pub fn new(
         endpoint: &str,
         filters: &Filters,

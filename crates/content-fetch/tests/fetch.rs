@@ -847,7 +847,10 @@ async fn snapshots_hold_each_id_once_whether_built_in_memory_or_streamed() {
     writer.add(first.to_vec()).unwrap();
     writer.add(second.to_vec()).unwrap();
     assert_eq!(writer.received(), 6);
-    assert_eq!(writer.per_type().unwrap().get(&ContentType::Article), Some(&3));
+    assert_eq!(
+        writer.per_type().unwrap().get(&ContentType::Article),
+        Some(&3)
+    );
     assert!(!path.exists(), "nothing in place before finish");
     let header = writer.finish("http://api", &filters, at).unwrap();
     assert_eq!(header, in_memory.header);
