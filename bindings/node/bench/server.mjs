@@ -1,14 +1,16 @@
 // A loopback content API serving N generated products in pages (the content API's shape:
 // { items, count, next_cursor }), for the benchmark and the tests. It checks only that a
 // request is signed: both clients sign, so signing costs the same on either side.
-// Usage: node bench/server.mjs [N] [K]: with K, every K-th product (from the first) has a slug
-// the model refuses.
+// Usage: node bench/server.mjs [N] [K] [F]: with K, every K-th product (from the first) has a slug
+// the model refuses; with F, every page from product F on answers 503 (the API going down
+// part-way through a run).
 import { createServer } from 'node:http'
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 
 const total = Number(process.argv[2] ?? 100_000)
 const invalidEvery = Number(process.argv[3] ?? 0)
+const downFrom = Number(process.argv[4] ?? Infinity)
 const snapshot = readFileSync(resolve(import.meta.dirname, '../../../examples/demo/content.snapshot.json'), 'utf8')
 const template = JSON.parse(snapshot).items.map((i) => i.content).find((c) => c.content_type === 'product')
 
@@ -29,6 +31,10 @@ createServer((req, res) => {
   }
   const limit = Math.min(Number(url.searchParams.get('limit') ?? 100), 1000)
   const from = Number(url.searchParams.get('cursor') ?? 0)
+  if (from >= downFrom) {
+    res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"down"}')
+    return
+  }
   const items = []
   for (let i = from; i < Math.min(from + limit, total); i++) items.push(item(i))
   const next = from + limit < total ? String(from + limit) : null

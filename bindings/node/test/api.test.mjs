@@ -151,6 +151,31 @@ test('fallbackSnapshot takes over when the API is down, with a warning; too old 
   )
 })
 
+test('an API that goes down part-way: fetchContent gives the fallback snapshot\'s items alone, sorted', async () => {
+  const dir = tempDir()
+  const file = join(dir, 'last-good.json')
+  await withAws(goodKeys, () => api.pullSnapshot(file, opts()))
+  const { items: snapshot } = await api.loadSnapshot(file)
+  // Its first page (1,000 products) arrives; the second answers 503.
+  const failing = await loopback(3000, 0, 1000)
+  try {
+    const options = { endpoint: failing.endpoint, types: ['product'], pageSize: 1000, attempts: 1, fallbackSnapshot: file }
+    const pages = await withAws(goodKeys, async () => {
+      const pages = []
+      for await (const page of api.pages(options)) pages.push(page)
+      return pages
+    })
+    assert.equal(pages[0].items.length, 1000, 'the API\'s page came first')
+    assert.equal(pages[1].restart, true)
+    const items = await withAws(goodKeys, () => api.fetchContent(options))
+    const products = snapshot.filter((i) => i.content_type === 'product')
+    assert.ok(products.length > 0)
+    assert.deepEqual(items, products)
+  } finally {
+    failing.stop()
+  }
+})
+
 test('pages() goes on from fallbackSnapshot like fetchContent: restart set, a warning, the snapshot\'s items', async () => {
   const dir = tempDir()
   const file = join(dir, 'last-good.json')
@@ -205,9 +230,9 @@ test('writeEngineFiles is the CLI --engine run and reports it; a bad engine is C
 })
 
 /** The loopback API of bench/server.mjs with `n` products, every `invalidEvery`-th invalid. */
-async function loopback(n, invalidEvery = 0) {
+async function loopback(n, invalidEvery = 0, downFrom = Infinity) {
   const { spawn } = await import('node:child_process')
-  const child = spawn(process.execPath, [join(import.meta.dirname, '../bench/server.mjs'), String(n), String(invalidEvery)], {
+  const child = spawn(process.execPath, [join(import.meta.dirname, '../bench/server.mjs'), String(n), String(invalidEvery), String(downFrom)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   const line = await new Promise((ok) => child.stdout.once('data', (d) => ok(String(d))))
