@@ -105,7 +105,8 @@ impl SqliteStore {
             .map_err(open_err)?;
         // WAL lets readers in other processes go on while one writer commits; an in-memory
         // database answers "memory", which is fine.
-        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
             .map_err(open_err)?;
         // Under WAL, NORMAL syncs the log only at checkpoints, not at each commit: a killed
         // process loses nothing committed and the file never corrupts, but a power cut or an
@@ -118,10 +119,25 @@ impl SqliteStore {
         conn.execute_batch("PRAGMA temp_store = MEMORY;")
             .map_err(open_err)?;
         conn.execute_batch(SCHEMA).map_err(open_err)?;
-        let writer = writer::Writer::spawn(conn).map_err(|source| StoreError::Open {
-            location: path.display().to_string(),
-            source: source.into(),
-        })?;
+        let checkpoints = if mode.eq_ignore_ascii_case("wal") {
+            let checkpoints = Connection::open(&path).map_err(open_err)?;
+            checkpoints
+                .busy_timeout(Duration::from_secs(10))
+                .map_err(open_err)?;
+            conn.execute_batch(&format!(
+                "PRAGMA wal_autocheckpoint = {};",
+                writer::BACKSTOP_CHECKPOINT_PAGES
+            ))
+            .map_err(open_err)?;
+            Some(checkpoints)
+        } else {
+            None
+        };
+        let writer =
+            writer::Writer::spawn(conn, checkpoints).map_err(|source| StoreError::Open {
+                location: path.display().to_string(),
+                source: source.into(),
+            })?;
         Ok(SqliteStore { writer, path })
     }
 

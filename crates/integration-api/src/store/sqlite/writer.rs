@@ -14,10 +14,15 @@
 //!   and the caller (a provider's retry) sends them again.
 //! - Reads run between batches, outside any transaction, so they see committed data only: a
 //!   delivery id of a batch that then failed is never reported as seen.
+//!
+//! A file database also gets a checkpoint thread with a connection of its own: copying the WAL
+//! into the database (and its two fsyncs) then runs beside the writes instead of inside the
+//! commit that crossed SQLite's threshold, which held every queued delivery back.
 
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, mpsc};
+use std::time::Duration;
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -27,6 +32,15 @@ use super::super::{BackendError, StoreError};
 /// Writes committed together at most: more would hold the answers of the first ones back.
 const MAX_BATCH: usize = 64;
 
+/// The checkpoint thread's rest between checkpoints, so that a busy store checkpoints about
+/// as often as SQLite's default (every 1,000 pages) and an idle one not at all.
+const CHECKPOINT_PAUSE: Duration = Duration::from_millis(50);
+
+/// WAL pages after which the writer checkpoints itself, when the checkpoint thread could not
+/// keep up. A passive checkpoint copies only what precedes the writes running meanwhile, so
+/// under steady load only the writer's own (between its commits) lets the WAL start over.
+pub(super) const BACKSTOP_CHECKPOINT_PAGES: u32 = 8_192;
+
 /// The sending side of the connection's thread; clones share the thread, which ends (closing
 /// the connection) when the last clone is dropped.
 #[derive(Clone)]
@@ -35,12 +49,27 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Moves `conn` onto a thread of its own.
-    pub(super) fn spawn(conn: Connection) -> std::io::Result<Writer> {
+    /// Moves `conn` onto a thread of its own, and `checkpoints` (a second connection to the
+    /// same file, if it is one) onto the checkpoint thread.
+    pub(super) fn spawn(
+        conn: Connection,
+        checkpoints: Option<Connection>,
+    ) -> std::io::Result<Writer> {
+        let commits = match checkpoints {
+            Some(checkpoints) => {
+                // One pending signal is enough: a checkpoint copies every commit before it.
+                let (commits, signals) = mpsc::sync_channel(1);
+                std::thread::Builder::new()
+                    .name("sqlite-checkpoint".into())
+                    .spawn(move || checkpoint(checkpoints, signals))?;
+                Some(commits)
+            }
+            None => None,
+        };
         let (jobs, queue) = mpsc::channel();
         std::thread::Builder::new()
             .name("sqlite-store".into())
-            .spawn(move || serve(conn, queue))?;
+            .spawn(move || serve(conn, queue, commits))?;
         Ok(Writer { jobs })
     }
 
@@ -187,7 +216,7 @@ impl std::error::Error for SharedCause {
     }
 }
 
-fn serve(mut conn: Connection, queue: mpsc::Receiver<Job>) {
+fn serve(mut conn: Connection, queue: mpsc::Receiver<Job>, commits: Option<mpsc::SyncSender<()>>) {
     while let Ok(first) = queue.recv() {
         let mut writes = VecDeque::new();
         for job in std::iter::once(first).chain(std::iter::from_fn(|| queue.try_recv().ok())) {
@@ -205,9 +234,27 @@ fn serve(mut conn: Connection, queue: mpsc::Receiver<Job>) {
                 }
             }
         }
+        let wrote = !writes.is_empty();
         while !writes.is_empty() {
             commit_batch(&mut conn, &mut writes);
         }
+        if wrote && let Some(commits) = &commits {
+            // Full means a checkpoint is already due; it will copy this commit too.
+            let _ = commits.try_send(());
+        }
+    }
+}
+
+/// Checkpoints after commits, at most once per [`CHECKPOINT_PAUSE`], until the writer thread
+/// ends.
+fn checkpoint(conn: Connection, commits: mpsc::Receiver<()>) {
+    while commits.recv().is_ok() {
+        // PASSIVE never waits for the writer; what it cannot copy yet is copied next time, or
+        // by the writer's own checkpoint.
+        if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::debug!(%error, "background checkpoint skipped");
+        }
+        std::thread::sleep(CHECKPOINT_PAUSE);
     }
 }
 
@@ -323,7 +370,7 @@ mod tests {
             })
             .collect();
         drop(jobs);
-        serve(conn, queue);
+        serve(conn, queue, None);
         let answers = answers
             .into_iter()
             .map(|answer| answer.blocking_recv().unwrap())
