@@ -140,7 +140,8 @@ async fn dynamodb_sweep_follows_the_outbox_past_one_query_page() {
     let client = aws_sdk_dynamodb::Client::new(&config);
     let table =
         common::aws::content_table(&client, &format!("outbox-pages-{}", std::process::id())).await;
-    let store: Arc<dyn ContentStore> = Arc::new(DynamoStore::new(client, table, "acme"));
+    let dynamo = DynamoStore::new(client, table, "acme");
+    let store: Arc<dyn ContentStore> = Arc::new(dynamo.clone());
     let source = EventSource {
         client_id: "acme".into(),
         environment: Environment::Dev,
@@ -178,7 +179,13 @@ async fn dynamodb_sweep_follows_the_outbox_past_one_query_page() {
         source,
     );
     assert_eq!(ingest.sweep(Duration::ZERO).await.unwrap(), count);
+    let queries = dynamo.usage().queries;
     assert_eq!(ingest.outbox_backlog(Duration::ZERO).await.unwrap(), 0);
+    assert_eq!(
+        dynamo.usage().queries,
+        queries + 1,
+        "the backlog count's Query is in the store's usage"
+    );
     let mut seen = BTreeSet::new();
     while let Ok(event) = received.try_recv() {
         seen.insert(event.content_id);

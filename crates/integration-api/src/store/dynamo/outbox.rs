@@ -69,12 +69,18 @@ impl DynamoStore {
             .expression_attribute_values(":p", s("pending"))
             .expression_attribute_values(":before", n(micros(before)))
             .select(Select::Count)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .into_paginator()
             .send();
         while count < at_most
             && let Some(out) = pages.next().await
         {
             let out = out.map_err(|e| backend("count outbox", e))?;
+            self.count(
+                |u| u.queries += 1,
+                &out.consumed_capacity().into_iter().collect::<Vec<_>>(),
+                false,
+            );
             count = count.saturating_add(usize::try_from(out.count()).unwrap_or(0));
         }
         Ok(count.min(at_most))
