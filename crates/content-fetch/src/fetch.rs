@@ -193,9 +193,10 @@ impl ContentSource {
 }
 
 fn api_pages(client: &Arc<ContentClient>, options: &FetchOptions) -> PageStream {
-    // One page of buffer: with a page per type in flight, fetching runs a few pages ahead of
-    // the consumer, and memory holds a few pages whatever the catalog's size.
-    let (tx, rx) = mpsc::channel(1);
+    // A type takes a slot of the channel before each request, so a page is fetched only when
+    // it has a place to go: memory holds at most `concurrency` pages plus the consumer's,
+    // however slow the consumer (a page waiting to be sent held one more per type).
+    let (tx, rx) = mpsc::channel(options.concurrency.max(1));
     let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = JoinSet::new();
     for content_type in options.filters.types() {
@@ -213,6 +214,9 @@ fn api_pages(client: &Arc<ContentClient>, options: &FetchOptions) -> PageStream 
             let mut seen = HashSet::new();
             let mut empty_in_a_row = 0;
             loop {
+                let Ok(slot) = tx.reserve().await else {
+                    return;
+                };
                 let check = |page: &ContentPage<Box<RawValue>>| {
                     let Some(next) = &page.next_cursor else {
                         return Ok(());
@@ -241,7 +245,8 @@ fn api_pages(client: &Arc<ContentClient>, options: &FetchOptions) -> PageStream 
                     Ok(page)
                 });
                 let stop = result.as_ref().map_or(true, |p| p.last);
-                if tx.send(result).await.is_err() || stop {
+                slot.send(result);
+                if stop {
                     return;
                 }
                 index += 1;
