@@ -1,6 +1,7 @@
 //! The outbox on `OutboxIndex`: unsent events read for the sweep, and the backlog counted with
 //! `Select=COUNT`, page by page, without reading their bodies.
 
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{ReturnConsumedCapacity, Select};
 use unified_content::{ContentEvent, Timestamp};
 
@@ -10,6 +11,17 @@ use crate::store::StoreError;
 use crate::store::rules::micros;
 
 impl DynamoStore {
+    /// A Query of the unsent events created before `before`, oldest first.
+    fn pending(&self, before: Timestamp) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name(OUTBOX_INDEX)
+            .key_condition_expression("outbox = :p AND created_at < :before")
+            .expression_attribute_values(":p", s("pending"))
+            .expression_attribute_values(":before", n(micros(before)))
+    }
+
     pub(super) async fn read_outbox(
         &self,
         before: Timestamp,
@@ -18,13 +30,7 @@ impl DynamoStore {
         // A page ends at `limit` events or at 1 MB read, whichever comes first: large events
         // fill 1 MB long before the limit, so the pages are followed until `limit` is reached.
         let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(OUTBOX_INDEX)
-            .key_condition_expression("outbox = :p AND created_at < :before")
-            .expression_attribute_values(":p", s("pending"))
-            .expression_attribute_values(":before", n(micros(before)))
+            .pending(before)
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .into_paginator()
@@ -61,13 +67,7 @@ impl DynamoStore {
         // Each page counts what one Query reads (up to 1 MB); the count stops at `at_most`
         // so that a huge backlog costs a bounded number of calls.
         let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(OUTBOX_INDEX)
-            .key_condition_expression("outbox = :p AND created_at < :before")
-            .expression_attribute_values(":p", s("pending"))
-            .expression_attribute_values(":before", n(micros(before)))
+            .pending(before)
             .select(Select::Count)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .into_paginator()
