@@ -2,7 +2,7 @@
 // file by `integration-api ingest`, then `integration-api serve --require-sigv4` on loopback,
 // the binaries cargo built into the shared target folder.
 import { spawn, execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createHmac, randomUUID } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -24,9 +24,18 @@ export function demoBody(name) {
   return JSON.parse(readFileSync(join(root, 'examples/demo/webhooks', name), 'utf8')).body
 }
 
-/** A fresh temp folder. */
+// Every temp folder this test file made, removed when its process exits (node --test runs
+// each file in a process of its own), so that runs do not pile sites and databases up in /tmp.
+const made = []
+process.on('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true })
+})
+
+/** A fresh temp folder, removed when the test file's process exits. */
 export function tempDir() {
-  return mkdtempSync(join(tmpdir(), 'content-fetch-node-'))
+  const dir = mkdtempSync(join(tmpdir(), 'content-fetch-node-'))
+  made.push(dir)
+  return dir
 }
 
 /** Serves the demo content; `stop()` ends the server. */
