@@ -949,3 +949,31 @@ fn a_plain_json_template_writes_the_bytes_the_json_filter_writes() {
         assert_eq!(tree(&fast), tree(&slow), "{name}");
     }
 }
+
+#[test]
+fn an_incremental_run_writes_again_the_files_removed_from_the_output() {
+    let base = fixture();
+    for name in ssg_writers::engine_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        run(name, options(&out), &base).unwrap();
+        let expected = tree(&out);
+        // Every other output file goes (the state folder's stay): entry files and lists.
+        let removed: Vec<&String> = expected
+            .keys()
+            .filter(|rel| !rel.starts_with('.'))
+            .step_by(2)
+            .collect();
+        assert!(!removed.is_empty(), "{name}");
+        for rel in &removed {
+            std::fs::remove_file(out.join(rel)).unwrap();
+        }
+
+        let mut opts = options(&out);
+        opts.mode = Mode::Incremental;
+        let report = run(name, opts, &[]).unwrap();
+        assert!(report.incremental, "{name}");
+        assert_eq!(report.files_written, removed.len(), "{name}: {report:?}");
+        assert_eq!(tree(&out), expected, "{name}");
+    }
+}
