@@ -79,6 +79,17 @@ struct Span {
     value_len: u32,
 }
 
+impl Span {
+    /// The record's key and value in the chunk's bytes.
+    fn parts(self, data: &[u8]) -> (&[u8], &[u8]) {
+        let key_end = self.start + self.key_len as usize;
+        (
+            &data[self.start..key_end],
+            &data[key_end..key_end + self.value_len as usize],
+        )
+    }
+}
+
 /// A stable sort of byte records, spilling sorted runs to files in a scratch folder.
 pub struct ExternalSort {
     dir: PathBuf,
@@ -132,7 +143,7 @@ impl ExternalSort {
     }
 
     fn key(&self, span: Span) -> &[u8] {
-        &self.data[span.start..span.start + span.key_len as usize]
+        span.parts(&self.data).0
     }
 
     fn sort_chunk(&mut self) {
@@ -154,12 +165,8 @@ impl ExternalSort {
         let path = self.next_run_path();
         let mut out = RunWriter::create(path.clone())?;
         for &span in &self.spans {
-            let key_end = span.start + span.key_len as usize;
-            let value_end = key_end + span.value_len as usize;
-            out.write(
-                &self.data[span.start..key_end],
-                &self.data[key_end..value_end],
-            )?;
+            let (key, value) = span.parts(&self.data);
+            out.write(key, value)?;
         }
         out.finish()?;
         self.runs.push(path);
@@ -227,12 +234,8 @@ impl Sorted {
     pub fn next_record(&mut self) -> Result<Option<Record>, SortError> {
         match &mut self.0 {
             Source::Memory { data, spans } => Ok(spans.next().map(|span| {
-                let key_end = span.start + span.key_len as usize;
-                let value_end = key_end + span.value_len as usize;
-                (
-                    data[span.start..key_end].to_vec(),
-                    data[key_end..value_end].to_vec(),
-                )
+                let (key, value) = span.parts(data);
+                (key.to_vec(), value.to_vec())
             })),
             Source::Merge(merge) => merge.next(),
         }
