@@ -216,6 +216,16 @@ impl ExternalSort {
     }
 }
 
+impl Drop for ExternalSort {
+    /// Removes the runs of a sort dropped before [`ExternalSort::finish`] (a caller that starts
+    /// over); a finished sort has handed its runs to the merge, which removes them.
+    fn drop(&mut self) {
+        for path in &self.runs {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 /// The records of an [`ExternalSort`], in key order.
 pub struct Sorted(Source);
 
@@ -380,8 +390,8 @@ impl Merge {
 impl Drop for Merge {
     fn drop(&mut self) {
         for run in &self.runs {
-            // The scratch folder is removed with the staging folder anyway; this only frees
-            // disk space early.
+            // Best effort: the caller owns the scratch folder and removes it in the end;
+            // this frees disk space as soon as a run is merged.
             let _ = std::fs::remove_file(&run.path);
         }
     }
@@ -466,6 +476,22 @@ mod tests {
                 assert_eq!(out, want, "chunk {chunk_bytes} bytes, fan-in {fan_in}");
             }
         }
+    }
+
+    #[test]
+    fn a_sort_dropped_unfinished_removes_its_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = Limits {
+            chunk_bytes: 1,
+            fan_in: 2,
+        };
+        let mut sort = ExternalSort::new(dir.path().to_path_buf(), "test", limits);
+        for (key, value) in records(10) {
+            sort.push(&key, &value).unwrap();
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 10);
+        drop(sort);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]
