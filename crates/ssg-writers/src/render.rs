@@ -231,19 +231,13 @@ impl<'a> Writer<'a> {
                             batch.push(job);
                             plan.worker = Some(next_worker);
                             if batch.len() == BATCH {
-                                jobs[next_worker]
-                                    .send(std::mem::take(&mut batch))
-                                    .expect("a worker takes jobs until its channel closes");
-                                next_worker = (next_worker + 1) % workers;
+                                hand(&jobs, &mut next_worker, &mut batch);
                             }
                         }
                         pending.push_back(Ok(plan));
                     }
                     if !batch.is_empty() {
-                        jobs[next_worker]
-                            .send(std::mem::take(&mut batch))
-                            .expect("a worker takes jobs until its channel closes");
-                        next_worker = (next_worker + 1) % workers;
+                        hand(&jobs, &mut next_worker, &mut batch);
                     }
                 }
                 let Some(plan) = pending.pop_front() else {
@@ -499,6 +493,14 @@ impl<'a> Writer<'a> {
         }
         Ok(())
     }
+}
+
+/// Hands `batch` to the worker `next`, and moves `next` on to the following worker.
+fn hand(jobs: &[mpsc::Sender<Vec<Job>>], next: &mut usize, batch: &mut Vec<Job>) {
+    jobs[*next]
+        .send(std::mem::take(batch))
+        .expect("a worker takes jobs until its channel closes");
+    *next = (*next + 1) % jobs.len();
 }
 
 /// Items decided ahead of the one being written: enough to keep the workers busy, few enough
