@@ -159,17 +159,17 @@ impl Files {
     /// folder was when first asked about in this run.
     pub(crate) fn exists(&mut self, rel: &str) -> bool {
         let (folder, name) = rel.rsplit_once('/').unwrap_or(("", rel));
-        let out = &self.out;
-        let names = self.listed.entry(folder.to_string()).or_insert_with(|| {
+        // Looked up by `&str` first: a folder's name is copied once, not once per file.
+        if !self.listed.contains_key(folder) {
             let dir = match folder {
-                "" => out.clone(),
-                folder => join_inside(out, folder),
+                "" => self.out.clone(),
+                folder => join_inside(&self.out, folder),
             };
             let mut names = regular_files(&dir);
             names.sort_unstable();
-            names
-        });
-        names.binary_search(&print(name)).is_ok()
+            self.listed.insert(folder.to_string(), names);
+        }
+        self.listed[folder].binary_search(&print(name)).is_ok()
     }
 
     /// Keeps the output's file `rel`, which [`Files::exists`] found, as it is.
