@@ -4,6 +4,7 @@
 //! chunks small enough that parsing one takes about a millisecond, and the JS side lets the
 //! event loop run between chunks.
 
+use napi::bindgen_prelude::Buffer;
 use unified_content::UnifiedContent;
 
 /// Bytes of JSON text per chunk.
@@ -15,9 +16,9 @@ pub(crate) fn item(item: &UnifiedContent) -> Vec<u8> {
     unified_content::to_js_safe_vec(item).unwrap_or_else(|_| b"null".to_vec())
 }
 
-/// Items' JSON texts as JSON arrays of about [`CHUNK_BYTES`] each, in order, each to be handed
-/// to JavaScript without a copy.
-pub(crate) fn chunks(items: impl IntoIterator<Item = Vec<u8>>) -> Vec<Vec<u8>> {
+/// Items' JSON texts as JSON arrays of about [`CHUNK_BYTES`] each, in order, each handed to
+/// JavaScript without a copy.
+pub(crate) fn chunks(items: impl IntoIterator<Item = Vec<u8>>) -> Vec<Buffer> {
     let mut chunks = Vec::new();
     let mut chunk: Vec<u8> = Vec::new();
     for item in items {
@@ -25,12 +26,12 @@ pub(crate) fn chunks(items: impl IntoIterator<Item = Vec<u8>>) -> Vec<Vec<u8>> {
         chunk.extend_from_slice(&item);
         if chunk.len() >= CHUNK_BYTES {
             chunk.push(b']');
-            chunks.push(std::mem::take(&mut chunk));
+            chunks.push(Buffer::from(std::mem::take(&mut chunk)));
         }
     }
     if !chunk.is_empty() {
         chunk.push(b']');
-        chunks.push(chunk);
+        chunks.push(Buffer::from(chunk));
     }
     chunks
 }

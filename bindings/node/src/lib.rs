@@ -81,10 +81,7 @@ pub fn load_snapshot_json(path: String) -> AsyncTask<Job<RawSnapshot>> {
         let snapshot = Snapshot::read(std::path::Path::new(&path))?;
         Ok(Done::new(RawSnapshot {
             header: SnapshotHeader::from(&snapshot.header),
-            items: json::chunks(snapshot.items.iter().map(|i| json::item(&i.content)))
-                .into_iter()
-                .map(Buffer::from)
-                .collect(),
+            items: json::chunks(snapshot.items.iter().map(|i| json::item(&i.content))),
         }))
     })
 }

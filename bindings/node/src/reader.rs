@@ -14,7 +14,7 @@ use unified_content::ContentType;
 use crate::failure::Failure;
 use crate::job::{Done, Job, cwd};
 use crate::options::ContentOptions;
-use crate::results::{self, PageText, RawPage};
+use crate::results::{self, RawPage};
 
 /// Pages written ahead of `next()`: one parsed in JS while the next is ready and a third is
 /// being written.
@@ -41,7 +41,7 @@ enum ReaderState {
 type Ahead = (Result<Step, Failure>, Vec<String>);
 
 enum Step {
-    Page(PageText),
+    Page(RawPage),
     /// The last page was read; `Some` order for a `whole` run whose pages did not come
     /// sorted.
     End(Option<Vec<u32>>),
@@ -106,7 +106,7 @@ impl PageReader {
                 return Ok(Done::new(None));
             };
             match step {
-                Ok(Step::Page(page)) => Ok(Done::with_warnings(Some(page.into()), warnings)),
+                Ok(Step::Page(page)) => Ok(Done::with_warnings(Some(page), warnings)),
                 Ok(Step::End(order)) => {
                     *state = ReaderState::Done(order);
                     Ok(Done::with_warnings(None, warnings))
@@ -166,10 +166,7 @@ async fn write_ahead(mut feeds: RunFeeds, tx: mpsc::Sender<Ahead>, mut whole: Op
                     let skipped = page.skipped.iter().map(results::skipped_warning);
                     whole.skipped.extend(skipped);
                 }
-                Ok(Step::Page(PageText::new(
-                    page,
-                    std::mem::take(&mut restart),
-                )))
+                Ok(Step::Page(RawPage::new(page, std::mem::take(&mut restart))))
             }
             Some(Err(e)) => Err(e.into()),
             None => Ok(Step::End(

@@ -6,7 +6,6 @@ use content_fetch::{FetchSummary, FetchedPage, InvalidItem, SourceKind};
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use ssg_writers::RunReport;
-use unified_content::ContentType;
 
 use crate::json;
 
@@ -50,38 +49,15 @@ pub struct RawPage {
     pub skipped: Vec<SkippedItem>,
 }
 
-/// A page as [`RawPage`] holds it, written on the runtime ahead of the JS thread's `next()`.
-pub(crate) struct PageText {
-    content_type: ContentType,
-    index: usize,
-    last: bool,
-    restart: bool,
-    items: Vec<Vec<u8>>,
-    skipped: Vec<InvalidItem>,
-}
-
-impl PageText {
-    /// The page's items as JSON text; `restart` after the fallback took over.
-    pub(crate) fn new(page: FetchedPage, restart: bool) -> PageText {
-        PageText {
-            content_type: page.content_type,
-            index: page.index,
-            last: page.last,
-            restart,
-            items: json::chunks(page.items.iter().map(json::item)),
-            skipped: page.skipped,
-        }
-    }
-}
-
-impl From<PageText> for RawPage {
-    fn from(page: PageText) -> RawPage {
+impl RawPage {
+    /// The page as JavaScript gets it; `restart` after the fallback took over.
+    pub(crate) fn new(page: FetchedPage, restart: bool) -> RawPage {
         RawPage {
             content_type: page.content_type.as_str().to_string(),
             index: u32::try_from(page.index).unwrap_or(u32::MAX),
             last: page.last,
-            restart: page.restart,
-            items: page.items.into_iter().map(Buffer::from).collect(),
+            restart,
+            items: json::chunks(page.items.iter().map(json::item)),
             skipped: page
                 .skipped
                 .into_iter()
