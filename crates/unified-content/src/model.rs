@@ -121,6 +121,15 @@ impl ContentType {
         }
     }
 
+    /// The type's place in [`ContentType::ALL`], which lists the types in their `Ord` order:
+    /// one byte that sorts as the type does, for sort keys.
+    pub fn rank(self) -> u8 {
+        ContentType::ALL
+            .iter()
+            .position(|t| *t == self)
+            .expect("ALL lists every type") as u8
+    }
+
     /// Reads a wire name (`product`) or its plural (`products`).
     pub fn parse(text: &str) -> Option<ContentType> {
         ContentType::ALL

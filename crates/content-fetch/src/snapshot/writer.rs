@@ -68,14 +68,6 @@ impl std::fmt::Debug for SnapshotWriter {
     }
 }
 
-/// A content type's place in [`ContentType::ALL`], which lists the types in their order.
-fn rank(content_type: ContentType) -> u8 {
-    ContentType::ALL
-        .iter()
-        .position(|t| *t == content_type)
-        .expect("ALL lists every type") as u8
-}
-
 impl SnapshotWriter {
     /// Starts a snapshot to be written at `path`.
     pub fn create(path: &Path) -> Result<SnapshotWriter, FetchError> {
@@ -113,17 +105,11 @@ impl SnapshotWriter {
     }
 
     fn spool_error(&self, e: std::io::Error) -> FetchError {
-        FetchError::snapshot(
-            &self.path,
-            format!("cannot write its temporary spool file ({e}); check the free space"),
-        )
+        spool_error(&self.path, e)
     }
 
     fn sort_error(&self, e: SortError) -> FetchError {
-        FetchError::snapshot(
-            &self.path,
-            format!("cannot sort its items ({e}); check the free space of the temporary folder"),
-        )
+        sort_error(&self.path, e)
     }
 
     /// Takes items in the order received; a later version of an id replaces an earlier one.
@@ -156,7 +142,7 @@ impl SnapshotWriter {
             })?;
             let mut record = [0; RECORD_LEN];
             record[VERSION].copy_from_slice(&content.version().to_bytes());
-            record[RANK] = rank(content.content_type);
+            record[RANK] = content.content_type.rank();
             record[DRAFT] = u8::from(content.status == ContentStatus::Draft);
             record[OFFSET].copy_from_slice(&self.spool_len.to_le_bytes());
             record[LEN].copy_from_slice(&len.to_le_bytes());
@@ -271,23 +257,11 @@ impl SnapshotWriter {
             per_type,
             drafts,
         } = self.kept.take().expect("deduped above");
-        let mut spool = self.spool.into_inner().map_err(|e| {
-            FetchError::snapshot(
-                &path,
-                format!(
-                    "cannot write its temporary spool file ({}); check the free space",
-                    e.error()
-                ),
-            )
-        })?;
-        let sort_error = |e: SortError| {
-            FetchError::snapshot(
-                &path,
-                format!(
-                    "cannot sort its items ({e}); check the free space of the temporary folder"
-                ),
-            )
-        };
+        let mut spool = self
+            .spool
+            .into_inner()
+            .map_err(|e| spool_error(&path, e.into_error()))?;
+        let sort_error = |e| sort_error(&path, e);
         let mut header = SnapshotHeader {
             format: SNAPSHOT_FORMAT,
             schema_version: SCHEMA_VERSION,
@@ -329,6 +303,20 @@ impl SnapshotWriter {
         out.finish(&header.digest)?;
         Ok(header)
     }
+}
+
+fn spool_error(path: &Path, e: std::io::Error) -> FetchError {
+    FetchError::snapshot(
+        path,
+        format!("cannot write its temporary spool file ({e}); check the free space"),
+    )
+}
+
+fn sort_error(path: &Path, e: SortError) -> FetchError {
+    FetchError::snapshot(
+        path,
+        format!("cannot sort its items ({e}); check the free space of the temporary folder"),
+    )
 }
 
 #[cfg(test)]
