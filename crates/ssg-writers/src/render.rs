@@ -345,22 +345,25 @@ impl<'a> Writer<'a> {
                 _ => Some(ListPlan::Render(template)),
             }
         });
-        let entry_template = entry.as_ref().and_then(|(_, t)| *t);
-        let list_render = match list {
+        // What a worker renders: the entry file unless kept, the fragment unless copied.
+        let entry_job = entry
+            .as_ref()
+            .and_then(|(rel, t)| Some((rel.clone(), (*t)?)));
+        let list_job = match list {
             Some(ListPlan::Render(t)) => Some(t),
             _ => None,
         };
-        let job = match (entry_template, list_render) {
-            (None, None) => None,
-            (entry_template, list) => Some(Job {
+        let job = match entry_job.is_some() || list_job.is_some() {
+            false => None,
+            true => Some(Job {
                 content_type: key.content_type,
                 id: key_id,
                 safe_slug: key_slug,
-                slug: slug.clone(),
+                slug,
                 received: key.source == Source::Spool,
                 line: self.line(&key)?,
-                entry: entry_template.and_then(|t| Some((entry.as_ref()?.0.clone(), t))),
-                list,
+                entry: entry_job,
+                list: list_job,
             }),
         };
         let plan = Plan {
