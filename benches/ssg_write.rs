@@ -179,7 +179,7 @@ fn child(args: &[String]) {
         .build()
         .unwrap();
     let dir = scratch();
-    let rss = || peak_rss_kib() as f64 / 1024.0;
+    let rss = peak_rss_mib;
     runtime.block_on(async {
         let started = Instant::now();
         match mode {
@@ -414,7 +414,7 @@ async fn engine_run(engine: &str, count: usize, endpoint: &str, out: &Path) {
     let started = Instant::now();
     let (report, summary) = write(&source, engine, out, Mode::Full).await;
     let full_seconds = started.elapsed().as_secs_f64();
-    let full_rss = peak_rss_kib() as f64 / 1024.0;
+    let full_rss = peak_rss_mib();
     assert_eq!(report.items, count);
     println!(
         "{engine:>8} full:        {count} items in {full_seconds:.2} s = {:.0} items/s, {} pages, \
@@ -599,16 +599,17 @@ async fn change(State(catalog): State<Arc<Catalog>>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-/// Peak resident set size of this process, from /proc/self/status.
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+/// Peak resident set size of this process in MiB, from /proc/self/status.
+fn peak_rss_mib() -> f64 {
+    let kib: u64 = std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
                 .find_map(|l| l.strip_prefix("VmHWM:"))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
-        .unwrap_or(0)
+        .unwrap_or(0);
+    kib as f64 / 1024.0
 }
 
 struct Catalog {
