@@ -74,34 +74,26 @@ impl SnapshotWriter {
         let scratch = tempfile::Builder::new()
             .prefix("content-fetch-snapshot-")
             .tempdir()
-            .map_err(|e| {
-                FetchError::snapshot(
-                    path,
-                    format!("cannot create a temporary folder for sorting its items ({e})"),
-                )
-            })?;
-        let mut writer = SnapshotWriter {
+            .map_err(|e| scratch_error(path, e))?;
+        let by_id = sort_in(path, &scratch, 1, "by-id", Limits::DEFAULT)?;
+        Ok(SnapshotWriter {
             path: path.to_path_buf(),
             spool: BufWriter::with_capacity(1 << 16, temp::create(path, 0o600)?),
             spool_len: 0,
             line: Vec::new(),
             scratch,
-            sorts: 0,
+            sorts: 1,
             limits: Limits::DEFAULT,
-            by_id: ExternalSort::new(PathBuf::new(), "by-id", Limits::DEFAULT),
+            by_id,
             kept: None,
             received: 0,
-        };
-        writer.by_id = writer.new_sort("by-id")?;
-        Ok(writer)
+        })
     }
 
     /// A new external sort with a scratch folder of its own.
     fn new_sort(&mut self, name: &'static str) -> Result<ExternalSort, FetchError> {
         self.sorts += 1;
-        let dir = self.scratch.path().join(self.sorts.to_string());
-        std::fs::create_dir(&dir).map_err(|e| self.spool_error(e))?;
-        Ok(ExternalSort::new(dir, name, self.limits))
+        sort_in(&self.path, &self.scratch, self.sorts, name, self.limits)
     }
 
     fn spool_error(&self, e: std::io::Error) -> FetchError {
@@ -303,6 +295,26 @@ impl SnapshotWriter {
         out.finish(&header.digest)?;
         Ok(header)
     }
+}
+
+/// An external sort in folder `n` of `scratch`, for the snapshot at `path`.
+fn sort_in(
+    path: &Path,
+    scratch: &TempDir,
+    n: usize,
+    name: &'static str,
+    limits: Limits,
+) -> Result<ExternalSort, FetchError> {
+    let dir = scratch.path().join(n.to_string());
+    std::fs::create_dir(&dir).map_err(|e| scratch_error(path, e))?;
+    Ok(ExternalSort::new(dir, name, limits))
+}
+
+fn scratch_error(path: &Path, e: std::io::Error) -> FetchError {
+    FetchError::snapshot(
+        path,
+        format!("cannot create a temporary folder for sorting its items ({e})"),
+    )
 }
 
 fn spool_error(path: &Path, e: std::io::Error) -> FetchError {
