@@ -8,14 +8,11 @@
 
 mod writer;
 
-use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::pin::pin;
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures_util::FutureExt;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params};
 use unified_content::api::{ContentPage, ContentQuery, MAX_PAGE_BYTES};
@@ -305,26 +302,6 @@ struct InTransaction<'a> {
     conn: &'a mut Connection,
 }
 
-/// Runs a future of the rules to completion on this thread. SQLite's reads never wait, so it
-/// completes on its first poll; the waker only makes it correct if one ever did wait.
-fn complete<T>(future: impl Future<Output = T>) -> T {
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
-            return value;
-        }
-        std::thread::park();
-    }
-}
-
 #[async_trait]
 impl Reads for InTransaction<'_> {
     async fn load(&mut self, id: &str) -> Result<Option<Stored>, StoreError> {
@@ -364,7 +341,11 @@ fn apply_delivery(conn: &mut Connection, delivery: Delivery) -> Result<ApplyRepo
     }
     let mut plan = Plan::new(delivery.received_at);
     for change in delivery.changes {
-        complete(plan.add(&mut tx, change))?;
+        // SQLite's reads never wait, so the rules' futures complete on their first poll; no
+        // executor is needed on the writer's thread.
+        plan.add(&mut tx, change)
+            .now_or_never()
+            .unwrap_or_else(|| Err(StoreError::Task("a rule's read waited".into())))?;
     }
     for put in plan.puts() {
         save(tx.conn, put)?;
