@@ -119,24 +119,25 @@ impl SnapshotWriter {
             let line = &mut self.line;
             line.clear();
             serde_json::to_writer(&mut *line, &item).expect("a snapshot item always serializes");
-            line.push(b'\n');
-            let len = line.len();
-            if let Err(e) = self.spool.write_all(line) {
-                return Err(self.spool_error(e));
-            }
-            let SnapshotItem { digest, content } = item;
-            let line_len = len as u64;
-            let len = u32::try_from(len - 1).map_err(|_| {
+            // Checked before the write, so that the spool holds only items recorded.
+            let len = u32::try_from(line.len()).map_err(|_| {
                 FetchError::snapshot(
                     &self.path,
-                    format!("item '{}' is over 4 GiB as JSON", content.id),
+                    format!("item '{}' is over 4 GiB as JSON", item.content.id),
                 )
             })?;
+            line.push(b'\n');
+            let offset = self.spool_len;
+            self.spool
+                .write_all(line)
+                .map_err(|e| spool_error(&self.path, e))?;
+            self.spool_len += line.len() as u64;
+            let SnapshotItem { digest, content } = item;
             let mut record = [0; RECORD_LEN];
             record[VERSION].copy_from_slice(&content.version().to_bytes());
             record[RANK] = content.content_type.rank();
             record[DRAFT] = u8::from(content.status == ContentStatus::Draft);
-            record[OFFSET].copy_from_slice(&self.spool_len.to_le_bytes());
+            record[OFFSET].copy_from_slice(&offset.to_le_bytes());
             record[LEN].copy_from_slice(&len.to_le_bytes());
             hex::decode_to_slice(
                 digest
@@ -148,7 +149,6 @@ impl SnapshotWriter {
             self.by_id
                 .push(content.id.as_bytes(), &record)
                 .map_err(|e| self.sort_error(e))?;
-            self.spool_len += line_len;
         }
         Ok(())
     }
