@@ -34,7 +34,8 @@ const RECORD_LEN: usize = DIGEST.end;
 /// writes the newest version of each id, sorted, into the snapshot. The spool is a temporary
 /// file beside the snapshot and the sorts' scratch files are in a temporary folder: dropping
 /// the writer, or a killed process, leaves the snapshot as it was, and the next pull removes
-/// a spool a killed one left.
+/// a spool a killed one left (the scratch folder of a killed pull stays in the system's
+/// temporary folder: nothing sweeps it).
 pub struct SnapshotWriter {
     path: PathBuf,
     spool: BufWriter<NamedTempFile>,
