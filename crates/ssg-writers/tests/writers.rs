@@ -977,3 +977,39 @@ fn an_incremental_run_writes_again_the_files_removed_from_the_output() {
         assert_eq!(tree(&out), expected, "{name}");
     }
 }
+
+#[test]
+fn warnings_and_the_first_error_come_in_output_order_whatever_the_render_threads() {
+    // Far more items than one batch of the render window, so that several threads render
+    // them; they arrive in reverse output order.
+    let base = fixture()[1].clone();
+    let item = |i: usize, safe: bool| {
+        let slug = match safe {
+            true => format!("slug-{i:03}"),
+            false => format!("Slug {i:03}"),
+        };
+        with_slug(&base, &format!("item-{i:03}"), &slug)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let items: Vec<UnifiedContent> = (0..300).rev().map(|i| item(i, false)).collect();
+    let report = run("astro", options(&dir.path().join("out")), &items).unwrap();
+    let warned: Vec<&str> = report
+        .warnings
+        .iter()
+        .map(|w| w.split('\'').nth(1).unwrap())
+        .collect();
+    let expected: Vec<String> = (0..300).map(|i| format!("item-{i:03}")).collect();
+    assert_eq!(warned, expected);
+
+    // Under strict, two items of different batches fail: the run names the first.
+    let items: Vec<UnifiedContent> = (0..300)
+        .rev()
+        .map(|i| item(i, i != 40 && i != 20))
+        .collect();
+    let mut opts = options(&dir.path().join("strict"));
+    opts.strict = true;
+    match run("astro", opts, &items).unwrap_err() {
+        WriteError::UnsafeSlug { item_id, .. } => assert_eq!(item_id, "item-020"),
+        other => panic!("{other}"),
+    }
+}
