@@ -11,9 +11,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use integration_api::store::{ContentStore, Delivery};
 use integration_api::{
-    DynamoStore, EventPublisher, EventSource, Ingest, LocalPublisher, PublishError, SqliteStore,
+    EventPublisher, EventSource, Ingest, LocalPublisher, PublishError, SqliteStore,
 };
-use moto_server::MotoServer;
 use providers::Change;
 use tokio::sync::mpsc::UnboundedReceiver;
 use unified_content::{ContentEvent, Environment};
@@ -122,12 +121,8 @@ async fn sqlite_outbox_loses_no_event() {
 
 #[tokio::test]
 async fn dynamodb_outbox_loses_no_event() {
-    let server = MotoServer::shared();
-    let config = server.sdk_config().await;
-    let client = aws_sdk_dynamodb::Client::new(&config);
-    let table =
-        common::aws::content_table(&client, &format!("outbox-{}", std::process::id())).await;
-    deliver_through_a_failing_publisher(Arc::new(DynamoStore::new(client, table, "acme"))).await;
+    let store = common::aws::dynamo_store(&format!("outbox-{}", std::process::id()), "acme").await;
+    deliver_through_a_failing_publisher(Arc::new(store)).await;
 }
 
 /// A sweep publishes every pending event, also when they fill more than one Query page: 12
@@ -135,12 +130,8 @@ async fn dynamodb_outbox_loses_no_event() {
 /// sweep's batch of 100.
 #[tokio::test]
 async fn dynamodb_sweep_follows_the_outbox_past_one_query_page() {
-    let server = MotoServer::shared();
-    let config = server.sdk_config().await;
-    let client = aws_sdk_dynamodb::Client::new(&config);
-    let table =
-        common::aws::content_table(&client, &format!("outbox-pages-{}", std::process::id())).await;
-    let dynamo = DynamoStore::new(client, table, "acme");
+    let dynamo =
+        common::aws::dynamo_store(&format!("outbox-pages-{}", std::process::id()), "acme").await;
     let store: Arc<dyn ContentStore> = Arc::new(dynamo.clone());
     let source = EventSource {
         client_id: "acme".into(),

@@ -9,7 +9,6 @@ use chrono::{DateTime, Utc};
 use integration_api::store::dynamo::MAX_ITEM_BYTES;
 use integration_api::store::{ContentStore, Delivery, Outcome, WriteKind};
 use integration_api::{DynamoStore, SqliteStore, StoreError};
-use moto_server::MotoServer;
 use providers::{Change, InventoryUpdate, StockChange, StockTarget};
 use serde_json::{Value, json};
 use unified_content::api::ContentQuery;
@@ -23,14 +22,9 @@ fn sqlite() -> Store {
 
 async fn dynamo_store() -> DynamoStore {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let server = MotoServer::shared();
-    let config = server.sdk_config().await;
-    let client = aws_sdk_dynamodb::Client::new(&config);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     // The table exactly as the template deploys it.
-    let table =
-        common::aws::content_table(&client, &format!("contract-{}-{n}", std::process::id())).await;
-    DynamoStore::new(client, table, "client-a")
+    common::aws::dynamo_store(&format!("contract-{}-{n}", std::process::id()), "client-a").await
 }
 
 async fn dynamo() -> Store {

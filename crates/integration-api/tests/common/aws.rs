@@ -3,6 +3,8 @@
 //! the template deploys.
 
 use deploy_template::{Provisioned, Template};
+use integration_api::DynamoStore;
+use moto_server::MotoServer;
 
 /// The template's logical id of the content cache table.
 pub const CONTENT_TABLE: &str = "ContentTable";
@@ -39,4 +41,11 @@ pub async fn content_table(dynamo: &aws_sdk_dynamodb::Client, prefix: &str) -> S
                 std::error::Error::source(&e)
             )
         })
+}
+
+/// `client_id`'s store on the shared moto, in a content table of its own named after `prefix`.
+pub async fn dynamo_store(prefix: &str, client_id: &str) -> DynamoStore {
+    let client = aws_sdk_dynamodb::Client::new(&MotoServer::shared().sdk_config().await);
+    let table = content_table(&client, prefix).await;
+    DynamoStore::new(client, table, client_id)
 }
