@@ -3,6 +3,7 @@
 //! the template deploys.
 
 use deploy_template::{Provisioned, Template};
+use error_line::error_line;
 use integration_api::DynamoStore;
 use moto_server::MotoServer;
 
@@ -21,12 +22,7 @@ pub async fn provision(
     let template = Template::shipped().expect("the shipped template reads");
     deploy_template::provision(&template, dynamo, sns, prefix)
         .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "provisioning {prefix}: {e}: {:?}",
-                std::error::Error::source(&e)
-            )
-        })
+        .unwrap_or_else(|e| panic!("provisioning {prefix}: {}", error_line(&e)))
 }
 
 /// The content cache table the template deploys, named after `prefix`; only that table is
@@ -35,12 +31,7 @@ pub async fn content_table(dynamo: &aws_sdk_dynamodb::Client, prefix: &str) -> S
     let template = Template::shipped().expect("the shipped template reads");
     deploy_template::provision_table(&template, dynamo, CONTENT_TABLE, prefix)
         .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "creating {prefix}-{CONTENT_TABLE}: {e}: {:?}",
-                std::error::Error::source(&e)
-            )
-        })
+        .unwrap_or_else(|e| panic!("creating {prefix}-{CONTENT_TABLE}: {}", error_line(&e)))
 }
 
 /// `client_id`'s store on the shared moto, in a content table of its own named after `prefix`.
