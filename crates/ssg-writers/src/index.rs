@@ -128,7 +128,7 @@ impl IndexWriter {
         fragment: u32,
     ) -> Result<(), WriteError> {
         let line = Line(
-            crate::keys::type_rank(key.content_type),
+            key.content_type.rank(),
             key.slug().to_string(),
             key.id().to_string(),
             written as u8,

@@ -82,15 +82,15 @@ impl Key {
 
     /// How `self` and `other` are ordered in the outputs: as their [`Key::sort_key`]s are.
     pub(crate) fn cmp_order(&self, other: &Key) -> std::cmp::Ordering {
-        (type_rank(self.content_type), self.order.as_bytes())
-            .cmp(&(type_rank(other.content_type), other.order.as_bytes()))
+        (self.content_type.rank(), self.order.as_bytes())
+            .cmp(&(other.content_type.rank(), other.order.as_bytes()))
     }
 
     /// The bytes that sort keys as the outputs are ordered: the content type's rank, then
     /// `order` (slug, then id).
     pub(crate) fn sort_key(&self) -> Vec<u8> {
         let mut bytes = Vec::with_capacity(1 + self.order.len());
-        bytes.push(type_rank(self.content_type));
+        bytes.push(self.content_type.rank());
         bytes.extend_from_slice(self.order.as_bytes());
         bytes
     }
@@ -143,14 +143,6 @@ impl Key {
             fragment: (0, 0),
         })
     }
-}
-
-/// A content type's place in [`ContentType::ALL`], which lists the types in their `Ord` order.
-pub(crate) fn type_rank(content_type: ContentType) -> u8 {
-    ContentType::ALL
-        .iter()
-        .position(|t| *t == content_type)
-        .expect("ALL lists every type") as u8
 }
 
 /// A 128-bit fingerprint of an id: the fixed-size key that brings an id's versions together

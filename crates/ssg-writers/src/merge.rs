@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::WriteError;
 use crate::index::IndexReader;
-use crate::keys::{Key, META_LEN, TYPES, VERSION_LEN, id_print, type_rank};
+use crate::keys::{Key, META_LEN, TYPES, VERSION_LEN, id_print};
 use spill_sort::{ExternalSort, Limits, Sorted};
 
 /// Every item of the output, in order, as [`Placements::next`] yields them.
@@ -107,7 +107,7 @@ pub(crate) fn placements(
             let mut scan = IndexReader::open(path)?;
             while let Some(key) = scan.next()? {
                 if superseded.contains(key.id()) {
-                    dirty[usize::from(type_rank(key.content_type))] = true;
+                    dirty[usize::from(key.content_type.rank())] = true;
                 }
             }
             for (rank, len) in previous_list_len.iter_mut().enumerate() {

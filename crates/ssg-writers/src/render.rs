@@ -338,13 +338,14 @@ impl<'a> Writer<'a> {
                 let keep = kept && self.files.exists(&rel);
                 (rel, (!keep).then_some(entry.template))
             });
-        let list = list_template.and_then(|template| {
-            match &lists[usize::from(crate::keys::type_rank(key.content_type))] {
-                List::Kept => None,
-                List::Spliced { .. } if kept => Some(ListPlan::Copy),
-                _ => Some(ListPlan::Render(template)),
-            }
-        });
+        let list =
+            list_template.and_then(
+                |template| match &lists[usize::from(key.content_type.rank())] {
+                    List::Kept => None,
+                    List::Spliced { .. } if kept => Some(ListPlan::Copy),
+                    _ => Some(ListPlan::Render(template)),
+                },
+            );
         // What a worker renders: the entry file unless kept, the fragment unless copied.
         let entry_job = entry
             .as_ref()
@@ -412,7 +413,7 @@ impl<'a> Writer<'a> {
         }
         let mut fragment = key.fragment.1;
         if let Some(list) = list {
-            let rank = usize::from(crate::keys::type_rank(key.content_type));
+            let rank = usize::from(key.content_type.rank());
             let text = match list {
                 ListPlan::Copy => {
                     let List::Spliced { previous, .. } = &mut lists[rank] else {
