@@ -12,7 +12,7 @@ use providers::signature::hmac_sha256;
 use serde_json::Value;
 
 mod support;
-use support::{Server, content_fetch, fixture};
+use support::{Server, aws_keys, content_fetch, fixture};
 
 const SECRET: &str = "shpss_e2e_secret";
 const ACCESS_KEY: &str = "AKIDE2ETEST";
@@ -85,32 +85,30 @@ fn fetch(bin: &Path, address: &str, out: &Path, secret_key: &str, extra: &[&str]
     // The site folder: two levels above its data folder.
     let site = out.parent().and_then(Path::parent).unwrap();
     let empty = site.join("no-aws-files");
-    Command::new(bin)
-        .args([
-            "--endpoint",
-            address,
-            "--region",
-            "eu-west-1",
-            "--engine",
-            "eleventy",
-            "--attempts",
-            "1",
-        ])
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .current_dir(site)
-        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", secret_key)
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_PROFILE")
-        .env_remove("INTEGRATION_API_URL")
-        .env("AWS_CONFIG_FILE", &empty)
-        .env("AWS_SHARED_CREDENTIALS_FILE", &empty)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("CI", "true")
-        .output()
-        .unwrap()
+    aws_keys(
+        Command::new(bin)
+            .args([
+                "--endpoint",
+                address,
+                "--region",
+                "eu-west-1",
+                "--engine",
+                "eleventy",
+                "--attempts",
+                "1",
+            ])
+            .arg("--out")
+            .arg(out)
+            .args(extra)
+            .current_dir(site),
+        ACCESS_KEY,
+        secret_key,
+        &empty,
+    )
+    .env_remove("INTEGRATION_API_URL")
+    .env("CI", "true")
+    .output()
+    .unwrap()
 }
 
 fn read_json_files(dir: &Path) -> Vec<(String, Value)> {

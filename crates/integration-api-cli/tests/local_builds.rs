@@ -12,7 +12,7 @@ use providers::Secret;
 use providers::signature::hmac_sha256;
 
 mod support;
-use support::{Server, content_fetch, fixture};
+use support::{Server, aws_keys, content_fetch, fixture};
 
 const SECRET: &str = "shpss_local_builds_secret";
 const ACCESS_KEY: &str = "AKIDLOCALBUILDS";
@@ -37,29 +37,27 @@ fn serve(dir: &Path, site: &Path) -> Server {
     .unwrap();
     let empty = dir.join("no-aws-files");
     Server::spawn(
-        Command::new(env!("CARGO_BIN_EXE_integration-api"))
-            .arg("--config")
-            .arg(&config)
-            .args(["serve", "--bind", "127.0.0.1:0", "--require-sigv4"])
-            .arg("--build-command")
-            .arg(BUILD)
-            .arg("--site")
-            .arg(site)
-            .env("SHOPIFY_WEBHOOK_SECRET", SECRET)
-            .env(
-                "INTEGRATION_API_ACCESS_KEYS",
-                format!("{ACCESS_KEY}:{SECRET_KEY}"),
-            )
-            // The builds' content-fetch signs with these, as a developer's shell would hold them.
-            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-            .env_remove("AWS_SESSION_TOKEN")
-            .env_remove("AWS_PROFILE")
-            .env("AWS_CONFIG_FILE", &empty)
-            .env("AWS_SHARED_CREDENTIALS_FILE", &empty)
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("CI", "true")
-            .env("RUST_LOG", "info"),
+        // The builds' content-fetch signs with these keys.
+        aws_keys(
+            Command::new(env!("CARGO_BIN_EXE_integration-api"))
+                .arg("--config")
+                .arg(&config)
+                .args(["serve", "--bind", "127.0.0.1:0", "--require-sigv4"])
+                .arg("--build-command")
+                .arg(BUILD)
+                .arg("--site")
+                .arg(site)
+                .env("SHOPIFY_WEBHOOK_SECRET", SECRET)
+                .env(
+                    "INTEGRATION_API_ACCESS_KEYS",
+                    format!("{ACCESS_KEY}:{SECRET_KEY}"),
+                ),
+            ACCESS_KEY,
+            SECRET_KEY,
+            &empty,
+        )
+        .env("CI", "true")
+        .env("RUST_LOG", "info"),
     )
 }
 

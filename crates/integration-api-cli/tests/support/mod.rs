@@ -8,6 +8,25 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
 
+/// `command` with `access` and `secret` as its only AWS credentials, as a developer's shell
+/// would hold them: no session token or profile, no config or credentials file (`missing`
+/// names none) and no instance metadata.
+pub fn aws_keys<'a>(
+    command: &'a mut Command,
+    access: &str,
+    secret: &str,
+    missing: &Path,
+) -> &'a mut Command {
+    command
+        .env("AWS_ACCESS_KEY_ID", access)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", missing)
+        .env("AWS_SHARED_CREDENTIALS_FILE", missing)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+}
+
 /// A Shopify fixture of the providers crate.
 pub fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!(
