@@ -5,11 +5,12 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::WriteError;
 use crate::journal::Journal;
+use crate::manifest::{FILES_FILE, each_line};
 use crate::paths::join_inside;
 use crate::state::Owned;
 
@@ -18,9 +19,13 @@ pub(crate) struct Files {
     out: PathBuf,
     staging: PathBuf,
     journal: Journal,
-    /// Every file this run's output holds, one per line: the next run's [`Owned`] list.
+    /// The next run's [`Owned`] list: every file this run's output holds, one per line; or,
+    /// in an incremental run, the delta from the previous list (see [`crate::manifest`]).
     manifest: BufWriter<File>,
     manifest_path: PathBuf,
+    delta: bool,
+    /// Lines in the delta.
+    delta_entries: usize,
     /// Prints of the files this run's output holds, to find two items mapping to one file and
     /// the files to delete: sorted and checked at the commit. Eight bytes a file, in a `Vec`
     /// (a hash set's slack and its copy when it grows took 27 MiB at a million files). A
@@ -46,23 +51,31 @@ fn print(rel: &str) -> u64 {
 }
 
 impl Files {
-    /// The files of a run writing `out` through `staging`, with its manifest at
-    /// `manifest_path`, knowing which files earlier runs wrote.
+    /// The files of a run writing `out` through `staging`, with its list of files in
+    /// `run_dir`, knowing which files earlier runs wrote. An `incremental` run over a listed
+    /// output writes only a delta of that list.
     pub(crate) fn new(
         out: &Path,
         staging: &Path,
         journal: Journal,
-        manifest_path: PathBuf,
+        run_dir: &Path,
         owned: Owned,
+        incremental: bool,
     ) -> Result<Files, WriteError> {
         let mut owned_prints = Vec::new();
+        let mut delta = None;
         if let Owned::Listed(list) = &owned {
-            each_line(list, &mut |rel| {
+            list.each(&mut |rel| {
                 owned_prints.push(print(rel));
                 Ok(())
             })?;
+            delta = incremental.then(|| list.next_delta());
         }
         owned_prints.sort_unstable();
+        let manifest_path = run_dir.join(match delta {
+            Some(n) => crate::manifest::delta_name(n),
+            None => FILES_FILE.to_string(),
+        });
         let manifest = File::create(&manifest_path)
             .map_err(|e| WriteError::io("create", &manifest_path, e))?;
         Ok(Files {
@@ -71,6 +84,8 @@ impl Files {
             journal,
             manifest: BufWriter::new(manifest),
             manifest_path,
+            delta: delta.is_some(),
+            delta_entries: 0,
             claimed: Vec::new(),
             owned,
             owned_prints,
@@ -97,9 +112,17 @@ impl Files {
     /// Records `rel` as a file of this run's output; a second item mapping to it fails the
     /// commit ([`Files::commit`]), before anything reaches the output.
     fn claim(&mut self, rel: &str) -> Result<(), WriteError> {
-        self.claimed.push(print(rel));
-        writeln!(self.manifest, "{rel}")
-            .map_err(|e| WriteError::io("write", &self.manifest_path, e))
+        let print = print(rel);
+        self.claimed.push(print);
+        let written = match self.delta {
+            false => writeln!(self.manifest, "{rel}"),
+            true if self.owned_prints.binary_search(&print).is_ok() => return Ok(()),
+            true => {
+                self.delta_entries += 1;
+                writeln!(self.manifest, "+{rel}")
+            }
+        };
+        written.map_err(|e| WriteError::io("write", &self.manifest_path, e))
     }
 
     /// Refuses to replace a file at `rel` that no earlier run wrote.
@@ -209,14 +232,15 @@ impl Files {
     }
 
     /// Journals the deletion of every file earlier runs wrote that this run's output does not
-    /// hold, then commits the journal with the state files to move into `state` and the
-    /// `stale` ones to remove from it. Returns how many output files go.
+    /// hold, then commits the journal with the state files to move into `state` (its list of
+    /// files, then `state_files`) and the `stale` ones to remove from it. Returns how many
+    /// output files go and the bytes of the state files moved.
     pub(crate) fn commit(
         mut self,
         state: &Path,
-        state_files: &[&str],
-        stale: &[String],
-    ) -> Result<usize, WriteError> {
+        state_files: Vec<String>,
+        mut stale: Vec<String>,
+    ) -> Result<(usize, u64), WriteError> {
         self.manifest
             .flush()
             .map_err(|e| WriteError::io("write", &self.manifest_path, e))?;
@@ -224,12 +248,21 @@ impl Files {
         if let Some(twice) = self.claimed.windows(2).find(|w| w[0] == w[1]) {
             let twice = twice[0];
             let mut rel = String::new();
-            each_line(&self.manifest_path, &mut |r| {
+            let mut find = |r: &str| {
                 if rel.is_empty() && print(r) == twice {
                     rel = r.to_string();
                 }
                 Ok(())
-            })?;
+            };
+            // A delta holds `+<path>` lines so far.
+            let skip = usize::from(self.delta);
+            each_line(&self.manifest_path, &mut |r| find(&r[skip..]))?;
+            // A file kept from the previous run is in the previous list.
+            if let Owned::Listed(list) = &self.owned
+                && self.delta
+            {
+                list.each(&mut find)?;
+            }
             return Err(WriteError::io(
                 "write",
                 join_inside(&self.out, &rel),
@@ -240,17 +273,47 @@ impl Files {
             ));
         }
         let (claimed, journal) = (&self.claimed, &mut self.journal);
-        let mut check = |rel: &str| match claimed.binary_search(&print(rel)).is_ok() {
-            true => Ok(()),
-            false => journal.delete(rel),
+        let (manifest, manifest_path) = (&mut self.manifest, &self.manifest_path);
+        let (delta, delta_entries) = (self.delta, &mut self.delta_entries);
+        let mut check = |rel: &str| {
+            if claimed.binary_search(&print(rel)).is_ok() {
+                return Ok(());
+            }
+            if delta {
+                *delta_entries += 1;
+                writeln!(manifest, "-{rel}")
+                    .map_err(|e| WriteError::io("write", manifest_path, e))?;
+            }
+            journal.delete(rel)
         };
         match &self.owned {
-            Owned::Listed(list) => each_line(list, &mut check)?,
+            Owned::Listed(list) => list.each(&mut check)?,
             Owned::Everything => each_file(&self.out, "", &mut check)?,
         }
+        self.manifest
+            .flush()
+            .map_err(|e| WriteError::io("write", &self.manifest_path, e))?;
+        let (mut moved, gone) = match self.owned {
+            Owned::Listed(list) if self.delta => {
+                let base = self.manifest_path.with_file_name(FILES_FILE);
+                let files = self.owned_prints.len();
+                list.settle(&self.manifest_path, self.delta_entries, files, &base)?
+            }
+            Owned::Listed(list) => (vec![FILES_FILE.to_string()], list.delta_names().collect()),
+            Owned::Everything => (vec![FILES_FILE.to_string()], Vec::new()),
+        };
+        moved.extend(state_files);
+        stale.extend(gone);
+        let run_dir = self.manifest_path.parent().unwrap_or(Path::new("."));
+        let bytes = moved
+            .iter()
+            .filter_map(|name| std::fs::metadata(run_dir.join(name)).ok())
+            .map(|m| m.len())
+            .sum();
         let deletes = self.journal.deletes;
-        self.journal.commit(state, state_files, stale)?;
-        Ok(deletes)
+        let moved: Vec<&str> = moved.iter().map(String::as_str).collect();
+        self.journal.commit(state, &moved, &stale)?;
+        Ok((deletes, bytes))
     }
 }
 
@@ -292,25 +355,6 @@ impl Stager {
         written.map_err(|e| WriteError::io("write", &path, e))?;
         Ok(Staged::Written(bytes.len() as u64))
     }
-}
-
-/// Calls `f` with every line of `path`; a missing file has none.
-fn each_line(
-    path: &Path,
-    f: &mut dyn FnMut(&str) -> Result<(), WriteError>,
-) -> Result<(), WriteError> {
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(WriteError::io("read", path, e)),
-    };
-    for line in BufReader::new(file).lines() {
-        let line = line.map_err(|e| WriteError::io("read", path, e))?;
-        if !line.is_empty() {
-            f(&line)?;
-        }
-    }
-    Ok(())
 }
 
 /// Calls `f` with the path (relative to the walk's start, `/`-separated) of every file under

@@ -23,6 +23,7 @@ mod files;
 mod index;
 mod journal;
 mod keys;
+mod manifest;
 mod merge;
 mod naming;
 pub mod next;

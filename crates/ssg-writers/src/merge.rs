@@ -6,7 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::WriteError;
-use crate::index::IndexReader;
+use crate::index::{IndexReader, PreviousIndex};
 use crate::keys::{Key, META_LEN, TYPES, VERSION_LEN, id_print};
 use spill_sort::{ExternalSort, Limits, Sorted};
 
@@ -50,7 +50,7 @@ impl Superseded {
 /// there is such an index.
 pub(crate) fn placements(
     by_id: ExternalSort,
-    index: Option<&Path>,
+    index: Option<&PreviousIndex>,
     sort_dir: &Path,
     limits: Limits,
 ) -> Result<Placements, WriteError> {
@@ -102,9 +102,9 @@ pub(crate) fn placements(
     let mut previous_list_len = [0; TYPES];
     let previous = match index {
         None => None,
-        Some(path) => {
+        Some(index) => {
             // A first pass finds the types that change, before any of their files is written.
-            let mut scan = IndexReader::open(path)?;
+            let mut scan = index.reader()?;
             while let Some(key) = scan.next()? {
                 if superseded.contains(key.id()) {
                     dirty[usize::from(key.content_type.rank())] = true;
@@ -113,7 +113,7 @@ pub(crate) fn placements(
             for (rank, len) in previous_list_len.iter_mut().enumerate() {
                 *len = scan.list_len(rank);
             }
-            Some(IndexReader::open(path)?)
+            Some(index.reader()?)
         }
     };
     Ok(Placements {
@@ -130,6 +130,11 @@ pub(crate) fn placements(
 }
 
 impl Placements {
+    /// The prints of the ids this run received, sorted, when it builds on a previous run.
+    pub(crate) fn received(&self) -> &[[u8; 16]] {
+        &self.superseded.0
+    }
+
     /// The next item of the output.
     pub(crate) fn next(&mut self) -> Result<Option<Key>, WriteError> {
         if self.next_received.is_none() && !self.received_done {

@@ -7,11 +7,12 @@
 //!
 //! - `lock`: the advisory lock of the output folder; the pid of the run holding it;
 //! - `state.json`: the engine, model version, templates digest and newest `synced_at`;
-//! - `index.jsonl`: one line per item of the last run's output, in output order: where its
-//!   JSON is and how its files were written, the base of the next incremental run;
+//! - `index.jsonl`: one line per item of the output, in output order: where its JSON is and
+//!   how its files were written, the base of the next incremental run; `index.<n>.jsonl`:
+//!   the deltas incremental runs wrote over it (see [`crate::index`]);
 //! - `items-<n>.jsonl`: segments, the items one run received; the index points into them;
-//! - `files.txt`: every file the last run wrote into the output folder, so that later runs
-//!   remove only their own files;
+//! - `files.txt`: every file runs wrote into the output folder, so that later runs remove
+//!   only their own files; `files.<n>.txt`: the deltas over it (see [`crate::manifest`]);
 //! - `journal` while a commit applies, and `run-<id>/` folders of runs in progress.
 //!
 //! Outputs of earlier versions kept `.content-fetch-state.json` and
@@ -27,7 +28,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use unified_content::{SCHEMA_VERSION, Timestamp};
 
-use crate::index::INDEX_FILE;
+use crate::index::PreviousIndex;
+use crate::manifest::Manifest;
 use crate::{Engine, WriteError};
 
 /// The name of the folder that holds the state folders of a site's outputs.
@@ -36,8 +38,6 @@ const STATE_ROOT: &str = ".content-fetch";
 pub(crate) const STATE_FILE: &str = "state.json";
 /// The item cache of the first version with a state folder, which the index replaced.
 pub(crate) const OLD_ITEMS_FILE: &str = "items.jsonl";
-/// Every file of the output folder the last run wrote, one relative path per line.
-pub(crate) const FILES_FILE: &str = "files.txt";
 const LOCK_FILE: &str = "lock";
 /// The state file of earlier versions, inside the output folder.
 const LEGACY_STATE_FILE: &str = ".content-fetch-state.json";
@@ -96,13 +96,13 @@ pub(crate) struct State {
 pub(crate) struct Previous {
     pub(crate) state: State,
     /// Its index.
-    pub(crate) index: PathBuf,
+    pub(crate) index: PreviousIndex,
 }
 
 /// Which files of the output folder earlier runs wrote.
 pub(crate) enum Owned {
-    /// Those listed in this file (none when it does not exist yet).
-    Listed(PathBuf),
+    /// Those listed (none when no run listed any yet).
+    Listed(Manifest),
     /// Every file: an output of an earlier version, which owned its whole folder.
     Everything,
 }
@@ -164,21 +164,16 @@ impl StateDir {
     }
 
     /// Which files of the output folder earlier runs wrote.
-    pub(crate) fn owned(&self) -> Owned {
-        if self.legacy {
-            Owned::Everything
-        } else {
-            Owned::Listed(self.dir.join(FILES_FILE))
-        }
+    pub(crate) fn owned(&self) -> Result<Owned, WriteError> {
+        Ok(match self.legacy {
+            true => Owned::Everything,
+            false => Owned::Listed(Manifest::open(&self.dir)?),
+        })
     }
 
     /// The previous run of `engine`, if its state is usable.
     pub(crate) fn previous(&self, engine: &dyn Engine) -> Result<Option<Previous>, WriteError> {
-        let (path, index) = (self.dir.join(STATE_FILE), self.dir.join(INDEX_FILE));
-        if !index.exists() {
-            tracing::info!(out = %self.out.display(), "no index of a previous run: running a full sync");
-            return Ok(None);
-        }
+        let path = self.dir.join(STATE_FILE);
         let text = match std::fs::read(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -199,6 +194,10 @@ impl StateDir {
             );
             return Ok(None);
         }
+        let Some(index) = PreviousIndex::open(&self.dir)? else {
+            tracing::info!(out = %self.out.display(), "no index of a previous run: running a full sync");
+            return Ok(None);
+        };
         Ok(Some(Previous { state, index }))
     }
 }

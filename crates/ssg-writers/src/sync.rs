@@ -10,11 +10,13 @@ use std::time::Duration;
 use unified_content::{SCHEMA_VERSION, Timestamp, UnifiedContent};
 
 use crate::files::Files;
-use crate::index::{INDEX_FILE, segment_name, segments};
+use crate::index::{
+    INDEX_FILE, compaction_due, delta_name, finish_delta, numbered, segment_name, segments,
+};
 use crate::journal::{self, Journal, remove_tree};
 use crate::keys::{Key, id_print};
 use crate::render::{Inputs, Writer};
-use crate::state::{FILES_FILE, OLD_ITEMS_FILE, Previous, STATE_FILE, State, StateDir};
+use crate::state::{OLD_ITEMS_FILE, Previous, STATE_FILE, State, StateDir};
 use crate::templates::Templates;
 use crate::{Engine, MARKDOWN_TEMPLATES, WriteError};
 use spill_sort::{ExternalSort, Limits};
@@ -88,6 +90,9 @@ pub struct RunReport {
     pub files_removed: usize,
     /// Bytes of the files written.
     pub bytes_written: u64,
+    /// Bytes of the files written into the state folder: the index or its delta, the list of
+    /// files or its delta, this run's segment and its state.
+    pub state_bytes_written: u64,
     /// Slugs that were fixed: duplicates suffixed, unsafe slugs re-slugified.
     pub warnings: Vec<String>,
 }
@@ -276,15 +281,16 @@ impl SyncRun {
             &mut self.by_id,
             ExternalSort::new(sort_dir.clone(), "by-id", self.sort_limits),
         );
-        let index = self.previous.as_ref().map(|p| p.index.as_path());
+        let index = self.previous.as_ref().map(|p| &p.index);
         let mut placements = crate::merge::placements(by_id, index, &sort_dir, self.sort_limits)?;
         let out = &self.options.out;
         let files = Files::new(
             out,
             &self.staging,
             Journal::create(&self.run_dir, &self.id)?,
-            self.run_dir.join(FILES_FILE),
-            self.state.owned(),
+            &self.run_dir,
+            self.state.owned()?,
+            self.previous.is_some(),
         )?;
         let same_templates = self.previous.as_ref().is_some_and(|p| {
             p.state.templates == self.templates.digest()
@@ -300,12 +306,47 @@ impl SyncRun {
             state_dir: self.state.path().to_path_buf(),
             synced_until: self.previous.as_ref().and_then(|p| p.state.synced_until),
         };
+        // An incremental run writes a delta of the index, a full one a new base.
+        let delta = self.previous.as_ref().map(|p| {
+            let n = p.index.delta_numbers().last().map_or(0, |n| n + 1);
+            (n, self.run_dir.join(delta_name(n)))
+        });
+        let index_path = match &delta {
+            Some((_, path)) => path.clone(),
+            None => self.run_dir.join(INDEX_FILE),
+        };
         let mut writer = Writer::new(inputs, &mut report, files)?;
-        let (items, synced_until) =
-            writer.write_items(&mut placements, &self.run_dir.join(INDEX_FILE))?;
+        let (items, synced_until) = writer.write_items(&mut placements, &index_path)?;
+        let delta_entries = match &delta {
+            Some((_, path)) => finish_delta(path, placements.received())?,
+            None => 0,
+        };
         drop(placements);
         writer.write_modules()?;
         let (files, referenced) = writer.into_parts();
+        let mut state_files = Vec::new();
+        let mut stale = Vec::new();
+        match (self.previous.take(), delta) {
+            (Some(_), Some(_)) if delta_entries == 0 => {}
+            (Some(previous), Some((n, path))) => {
+                let index = previous.index;
+                let deltas = index.delta_numbers().count() + 1;
+                if compaction_due(deltas, index.delta_entries + delta_entries, items) {
+                    stale.extend(index.delta_numbers().map(delta_name));
+                    index
+                        .with_delta(n, path)?
+                        .compact(&self.run_dir.join(INDEX_FILE))?;
+                    state_files.push(INDEX_FILE.to_string());
+                } else {
+                    state_files.push(delta_name(n));
+                }
+            }
+            _ => {
+                state_files.push(INDEX_FILE.to_string());
+                let deltas = numbered(self.state.path(), "index.", ".jsonl");
+                stale.extend(deltas.into_iter().map(delta_name));
+            }
+        }
 
         let state = State {
             engine: self.engine.name().to_string(),
@@ -326,21 +367,21 @@ impl SyncRun {
         report.bytes_written = files.bytes;
         // The index and its segment before the state that points past them: a run killed
         // between these renames asks for more changes next time, never for fewer.
-        let segment = segment_name(self.segment);
-        let mut state_files = vec![INDEX_FILE, FILES_FILE];
         if referenced.contains(&self.segment) {
-            state_files.push(&segment);
+            state_files.push(segment_name(self.segment));
         }
-        state_files.push(STATE_FILE);
-        let mut stale: Vec<String> = segments(self.state.path())
-            .into_iter()
-            .filter(|n| !referenced.contains(n))
-            .map(segment_name)
-            .collect();
+        state_files.push(STATE_FILE.to_string());
+        stale.extend(
+            segments(self.state.path())
+                .into_iter()
+                .filter(|n| !referenced.contains(n))
+                .map(segment_name),
+        );
         if self.state.path().join(OLD_ITEMS_FILE).exists() {
             stale.push(OLD_ITEMS_FILE.to_string());
         }
-        report.files_removed = files.commit(self.state.path(), &state_files, &stale)?;
+        (report.files_removed, report.state_bytes_written) =
+            files.commit(self.state.path(), state_files, stale)?;
         journal::apply(self.state.path(), out)?;
         tracing::info!(
             engine = self.engine.name(),
