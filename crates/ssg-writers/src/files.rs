@@ -148,9 +148,14 @@ impl Files {
     /// What stages files for this run, from any thread; [`Files::record`] each file it staged,
     /// in output order.
     pub(crate) fn stager(&self) -> Stager {
+        let empty = match std::fs::read_dir(&self.out) {
+            Ok(mut entries) => entries.next().is_none(),
+            Err(e) => e.kind() == io::ErrorKind::NotFound,
+        };
         Stager {
             out: self.out.clone(),
             staging: self.staging.clone(),
+            empty,
         }
     }
 
@@ -323,6 +328,8 @@ impl Files {
 pub(crate) struct Stager {
     out: PathBuf,
     staging: PathBuf,
+    /// The output folder held nothing when the stager was made: no file to compare with.
+    empty: bool,
 }
 
 /// What [`Stager::stage`] did with a file.
@@ -337,9 +344,11 @@ pub(crate) enum Staged {
 impl Stager {
     /// Stages `bytes` as the file `rel`, unless the output's file holds them already.
     pub(crate) fn stage(&self, rel: &str, bytes: &[u8]) -> Result<Staged, WriteError> {
-        let old = join_inside(&self.out, rel);
-        let same = std::fs::metadata(&old).is_ok_and(|m| m.len() == bytes.len() as u64)
-            && std::fs::read(&old).is_ok_and(|b| b == bytes);
+        let same = !self.empty && {
+            let old = join_inside(&self.out, rel);
+            std::fs::metadata(&old).is_ok_and(|m| m.len() == bytes.len() as u64)
+                && std::fs::read(&old).is_ok_and(|b| b == bytes)
+        };
         if same {
             return Ok(Staged::Unchanged);
         }

@@ -10,7 +10,8 @@
 //! is abandoned and removed by the next run); a run killed while applying leaves every file
 //! whole, old or new, and the next run replays the journal before anything else. Every
 //! operation can be replayed: a rename whose source is gone is done, a delete of a missing file
-//! is done.
+//! is done. A top folder that the output does not have yet (a first run) is moved in whole,
+//! one rename for all its files.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
@@ -145,21 +146,15 @@ pub(crate) fn apply(state: &Path, out: &Path) -> Result<(), WriteError> {
         _ => return Err(fail(io::Error::other("not a complete journal"))),
     };
     let (staging, run) = (staging_dir(out, &id)?, run_dir(state, &id));
+    let mut folders = Folders::default();
     for line in lines {
         let line = line.map_err(fail)?;
         let Some((op, arg)) = line.split_once('\t') else {
             continue;
         };
         match op {
-            "R" => {
-                let (from, to) = (join_inside(&staging, arg), join_inside(out, arg));
-                if std::fs::symlink_metadata(&from).is_ok() {
-                    if let Some(parent) = to.parent() {
-                        std::fs::create_dir_all(parent).map_err(fail)?;
-                    }
-                    std::fs::rename(&from, &to).map_err(fail)?;
-                }
-            }
+            "R" if folders.moved(&staging, out, arg).map_err(fail)? => {}
+            "R" => rename(&join_inside(&staging, arg), &join_inside(out, arg)).map_err(fail)?,
             "D" => {
                 let gone = join_inside(out, arg);
                 match std::fs::remove_file(&gone) {
@@ -189,6 +184,58 @@ pub(crate) fn apply(state: &Path, out: &Path) -> Result<(), WriteError> {
     std::fs::remove_file(&path).map_err(fail)?;
     remove_tree(&staging).map_err(fail)?;
     remove_tree(&run).map_err(fail)
+}
+
+/// The top folders of the output that one application of a journal moved whole.
+#[derive(Default)]
+struct Folders {
+    /// Each top folder asked about, and whether it was moved.
+    asked: Vec<(String, bool)>,
+}
+
+impl Folders {
+    /// Whether the staged file `rel` is in place because its whole top folder was: the first
+    /// time a top folder is asked about, it is moved in one rename when the output has no
+    /// such folder. A staging folder holds only files its journal renames (a file found
+    /// unchanged is never staged, or is removed), so the move is those renames at once, and
+    /// the output had nothing there to keep. A replay finds the folder in the output and
+    /// renames file by file, finding each one done.
+    fn moved(&mut self, staging: &Path, out: &Path, rel: &str) -> io::Result<bool> {
+        let Some((top, _)) = rel.split_once('/') else {
+            return Ok(false);
+        };
+        if let Some((_, moved)) = self.asked.iter().find(|(t, _)| t == top) {
+            return Ok(*moved);
+        }
+        let (from, to) = (join_inside(staging, top), join_inside(out, top));
+        let moved = match std::fs::symlink_metadata(&to) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(out)?;
+                // Refused when the folder appeared meanwhile (not empty): file by file, then.
+                std::fs::rename(&from, &to).is_ok()
+            }
+            _ => false,
+        };
+        self.asked.push((top.to_string(), moved));
+        Ok(moved)
+    }
+}
+
+/// Renames the staged file `from` to `to`: one syscall when the target folder exists. A
+/// source that is gone was renamed by an earlier application.
+fn rename(from: &Path, to: &Path) -> io::Result<()> {
+    match std::fs::rename(from, to) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if std::fs::symlink_metadata(from).is_err() {
+                return Ok(());
+            }
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::rename(from, to)
+        }
+        other => other,
+    }
 }
 
 /// Finishes a committed journal of a run that died, then removes what runs that died before
@@ -249,6 +296,70 @@ mod tests {
 
     fn read(path: &Path) -> Option<String> {
         std::fs::read_to_string(path).ok()
+    }
+
+    /// A journal into an output without the staged files' top folder moves that folder
+    /// whole; cut short after the move, recovery finds every file in place. A folder that
+    /// the output has (here with the user's file in it) is renamed into file by file.
+    #[test]
+    fn a_top_folder_the_output_lacks_moves_whole_and_replays() {
+        for killed_after_move in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let (out, state) = (dir.path().join("out"), dir.path().join("state"));
+            write(&out.join("pages/mine.txt"), "the user's");
+            let id = "8-1";
+            let (staging, run) = (staging_dir(&out, id).unwrap(), run_dir(&state, id));
+            for rel in [
+                "products/a.json",
+                "products/b.json",
+                "pages/c.json",
+                "index.ts",
+            ] {
+                write(&staging.join(rel), rel);
+            }
+            std::fs::create_dir_all(&run).unwrap();
+            let mut journal = Journal::create(&run, id).unwrap();
+            for rel in [
+                "products/a.json",
+                "products/b.json",
+                "pages/c.json",
+                "index.ts",
+            ] {
+                journal.rename(rel).unwrap();
+            }
+            journal.commit(&state, &[], &[]).unwrap();
+            #[cfg(unix)]
+            let staged_folder = std::os::unix::fs::MetadataExt::ino(
+                &std::fs::metadata(staging.join("products")).unwrap(),
+            );
+            if killed_after_move {
+                std::fs::rename(staging.join("products"), out.join("products")).unwrap();
+                recover(&state, &out).unwrap();
+            } else {
+                apply(&state, &out).unwrap();
+            }
+            for rel in [
+                "products/a.json",
+                "products/b.json",
+                "pages/c.json",
+                "index.ts",
+            ] {
+                assert_eq!(read(&out.join(rel)).as_deref(), Some(rel), "{rel}");
+            }
+            assert_eq!(
+                read(&out.join("pages/mine.txt")).as_deref(),
+                Some("the user's")
+            );
+            #[cfg(unix)]
+            assert_eq!(
+                std::os::unix::fs::MetadataExt::ino(
+                    &std::fs::metadata(out.join("products")).unwrap()
+                ),
+                staged_folder,
+                "the folder itself moved"
+            );
+            assert!(!state.join(JOURNAL_FILE).exists() && !staging.exists() && !run.exists());
+        }
     }
 
     /// A committed journal whose run was killed after `applied` of its operations is finished
