@@ -21,6 +21,7 @@ use crate::templates::Templates;
 use crate::{Engine, RunReport, WriteError, WriteOptions, typegen};
 
 mod item;
+mod json;
 
 use item::{Job, Line, Rendered};
 

@@ -22,6 +22,13 @@ fn is_id_key(key: &str) -> bool {
     key == "id" || key.ends_with("_id") || key.ends_with("Id") || key.ends_with("_ids")
 }
 
+/// Whether JavaScript readers need an integer of `magnitude` written as a string where it
+/// sits: under the object key `key` (the nearest one, through arrays), or `None` outside any
+/// object. The rule of [`make_js_safe`], for writers that build their own JSON tree.
+pub fn quoted_in_js(magnitude: u128, key: Option<&str>) -> bool {
+    quoted(magnitude, key.is_some_and(is_id_key))
+}
+
 /// The one rule of both rewrites: an integer of this magnitude becomes a string.
 fn quoted(magnitude: u128, under_id_key: bool) -> bool {
     under_id_key || magnitude > u128::from(MAX_SAFE_INTEGER)

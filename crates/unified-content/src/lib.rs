@@ -19,7 +19,7 @@ mod version;
 
 pub use digest::content_digest;
 pub use event::{ContentEvent, Environment, EventType};
-pub use js_safe::{make_js_safe, to_js_safe_vec};
+pub use js_safe::{make_js_safe, quoted_in_js, to_js_safe_vec};
 pub use model::{
     ContentStatus, ContentType, Inventory, InventoryPolicy, MediaAsset, Price, ProductVariant,
     ProviderType, SeoMetadata, Timestamp, UnifiedContent,

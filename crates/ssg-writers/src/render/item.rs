@@ -8,12 +8,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use minijinja::value::{Serde, Value as Ctx};
-use unified_content::{ContentType, SCHEMA_VERSION, Timestamp, make_js_safe};
+use serde::Deserialize as _;
+use serde::de::IntoDeserializer as _;
+use unified_content::{ContentType, SCHEMA_VERSION, Timestamp};
 
 use crate::WriteError;
 use crate::files::{Staged, Stager};
 use crate::naming::collection_name;
 use crate::templates::{Shortcut, Templates};
+
+use super::json::Json;
 
 /// One item to render, with its line.
 pub(super) struct Job {
@@ -69,15 +73,17 @@ impl Job {
         } = self.line;
         let mut raw = vec![0; len as usize];
         read_at(&file, &mut raw, offset).map_err(|e| WriteError::io("read", &path, e))?;
-        let mut value: serde_json::Value =
-            serde_json::from_slice(&raw).map_err(|e| WriteError::State {
-                path,
-                message: format!("item '{}': {e}", self.id),
-            })?;
-        let synced = value
-            .get("synced_at")
-            .and_then(|v| serde_json::from_value::<Timestamp>(v.clone()).ok());
-        let received = value["slug"].as_str().unwrap_or_default();
+        let mut value = Json::parse(&raw).map_err(|e| WriteError::State {
+            path,
+            message: format!("item '{}': {e}", self.id),
+        })?;
+        // Read as `serde_json::from_value` read it, through the type's own `Deserialize`.
+        let synced = value.get("synced_at").and_then(Json::as_str).and_then(|s| {
+            let text: serde::de::value::StrDeserializer<serde::de::value::Error> =
+                s.into_deserializer();
+            Timestamp::deserialize(text).ok()
+        });
+        let received = value.get("slug").and_then(Json::as_str).unwrap_or_default();
         let mut warning = None;
         if self.received && received != self.safe_slug {
             if strict {
@@ -92,8 +98,7 @@ impl Job {
                 self.id, self.safe_slug
             ));
         }
-        value["slug"] = serde_json::Value::String(self.slug);
-        make_js_safe(&mut value);
+        value.set("slug", Json::Str(self.slug.into()));
         let mut item = ItemContext {
             content_type: self.content_type,
             value,
@@ -124,13 +129,13 @@ impl Job {
 
 /// One item as its templates see it: its JSON, made into a template context only for a
 /// template that [`Templates::shortcut`] cannot write directly.
-pub(super) struct ItemContext {
+pub(super) struct ItemContext<'a> {
     content_type: ContentType,
-    value: serde_json::Value,
+    value: Json<'a>,
     ctx: Option<Ctx>,
 }
 
-impl ItemContext {
+impl ItemContext<'_> {
     /// Renders `template` for this item (`item_id`, for errors).
     fn render(
         &mut self,
@@ -142,9 +147,9 @@ impl ItemContext {
             Some(Shortcut::Json(end)) => return Ok(pretty(&self.value, end)),
             Some(Shortcut::Summary(end)) => {
                 // `pick`: the summary fields the item has, sorted by name as the filter's map.
-                let picked: BTreeMap<&str, &serde_json::Value> = crate::next::SUMMARY_FIELDS
+                let picked: BTreeMap<&str, &Json> = crate::next::SUMMARY_FIELDS
                     .iter()
-                    .filter_map(|name| Some((*name, self.value.get(*name)?)))
+                    .filter_map(|name| Some((*name, self.value.get(name)?)))
                     .collect();
                 return Ok(pretty(&picked, end));
             }
