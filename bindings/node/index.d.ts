@@ -28,7 +28,10 @@ export declare class PageReader {
    * content type then id; `null` when they came sorted.
    */
   order(): Uint32Array | null
-  /** Stops the fetch; `next()` gives `null` from now on. */
+  /**
+   * Stops the fetch, a request in flight included; `next()` gives `null` from now on.
+   * (Called between `next()`s, as the package's functions do.)
+   */
   close(): void
 }
 

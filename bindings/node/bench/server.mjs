@@ -1,9 +1,10 @@
 // A loopback content API serving N generated products in pages (the content API's shape:
 // { items, count, next_cursor }), for the benchmark and the tests. It checks only that a
 // request is signed: both clients sign, so signing costs the same on either side.
-// Usage: node bench/server.mjs [N] [K] [F]: with K, every K-th product (from the first) has a slug
-// the model refuses; with F, every page from product F on answers 503 (the API going down
-// part-way through a run).
+// Usage: node bench/server.mjs [N] [K] [F] [hang]: with K, every K-th product (from the first) has
+// a slug the model refuses; with F, every page from product F on answers 503 (the API going down
+// part-way through a run), or with `hang` never answers: the server prints `waiting <cursor>` when
+// such a request comes and `dropped <cursor>` when the client gives it up.
 import { createServer } from 'node:http'
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -11,6 +12,7 @@ import { resolve } from 'node:path'
 const total = Number(process.argv[2] ?? 100_000)
 const invalidEvery = Number(process.argv[3] ?? 0)
 const downFrom = Number(process.argv[4] ?? Infinity)
+const hang = process.argv[5] === 'hang'
 const snapshot = readFileSync(resolve(import.meta.dirname, '../../../examples/demo/content.snapshot.json'), 'utf8')
 const template = JSON.parse(snapshot).items.map((i) => i.content).find((c) => c.content_type === 'product')
 
@@ -31,6 +33,11 @@ createServer((req, res) => {
   }
   const limit = Math.min(Number(url.searchParams.get('limit') ?? 100), 1000)
   const from = Number(url.searchParams.get('cursor') ?? 0)
+  if (from >= downFrom && hang) {
+    process.stdout.write(`waiting ${from}\n`)
+    res.on('close', () => process.stdout.write(`dropped ${from}\n`))
+    return
+  }
   if (from >= downFrom) {
     res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"down"}')
     return

@@ -130,7 +130,8 @@ impl PageReader {
         }
     }
 
-    /// Stops the fetch; `next()` gives `null` from now on.
+    /// Stops the fetch, a request in flight included; `next()` gives `null` from now on.
+    /// (Called between `next()`s, as the package's functions do.)
     #[napi]
     pub fn close(&self) {
         if let Ok(mut state) = self.state.try_lock() {
@@ -148,12 +149,17 @@ struct Whole {
 }
 
 /// Reads the run's feeds and writes each page's JSON text, a few pages ahead of the reader.
-/// Stops after the end or an error, or when the reader is gone (which stops the fetch).
+/// Stops after the end or an error, or as soon as the reader is closed or gone, even while a
+/// page is being fetched: dropping the feeds stops the fetch.
 async fn write_ahead(mut feeds: RunFeeds, tx: mpsc::Sender<Ahead>, mut whole: Option<Whole>) {
     let mut restart = false;
     let mut warned = 0;
     loop {
-        let step = match feeds.next().await {
+        let feed = tokio::select! {
+            feed = feeds.next() => feed,
+            () = tx.closed() => return,
+        };
+        let step = match feed {
             Some(Ok(Feed::Restart)) => {
                 restart = true;
                 whole = whole.map(|_| Whole::default());

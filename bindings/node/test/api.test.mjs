@@ -229,14 +229,27 @@ test('writeEngineFiles is the CLI --engine run and reports it; a bad engine is C
   await assert.rejects(api.writeEngineFiles('hugo', { from: join(dir, 'none.json') }), (e) => e.code === 'CONFIG' && /hugo/.test(e.message))
 })
 
-/** The loopback API of bench/server.mjs with `n` products, every `invalidEvery`-th invalid. */
-async function loopback(n, invalidEvery = 0, downFrom = Infinity) {
+/**
+ * The loopback API of bench/server.mjs with `n` products, every `invalidEvery`-th invalid, and
+ * pages from product `downFrom` on failing (503) or, with `hang`, never answered; `said(text)`
+ * resolves once the server has printed `text`.
+ */
+async function loopback(n, invalidEvery = 0, downFrom = Infinity, hang = false) {
   const { spawn } = await import('node:child_process')
-  const child = spawn(process.execPath, [join(import.meta.dirname, '../bench/server.mjs'), String(n), String(invalidEvery), String(downFrom)], {
+  const args = [String(n), String(invalidEvery), String(downFrom), ...(hang ? ['hang'] : [])]
+  const child = spawn(process.execPath, [join(import.meta.dirname, '../bench/server.mjs'), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
-  const line = await new Promise((ok) => child.stdout.once('data', (d) => ok(String(d))))
-  return { endpoint: /listening on (\S+)/.exec(line)[1], stop: () => child.kill() }
+  let out = ''
+  child.stdout.on('data', (d) => (out += d))
+  const said = (text) =>
+    new Promise((ok) => {
+      const look = () => out.includes(text) && (child.stdout.off('data', look), ok())
+      child.stdout.on('data', look)
+      look()
+    })
+  await said('listening on')
+  return { endpoint: /listening on (\S+)/.exec(out)[1], said, stop: () => child.kill() }
 }
 
 /** The ContentFetchWarning messages `fn` emits. */
@@ -290,5 +303,24 @@ test('lenient runs give invalid items back as warnings; strict runs fail with VA
     }
   } finally {
     api10.stop()
+  }
+})
+
+test('leaving pages() early stops the request in flight', { timeout: 20_000 }, async () => {
+  // Page 0 holds product 0; the request for the next page, sent ahead, is never answered.
+  const hung = await loopback(3, 0, 1, true)
+  try {
+    await withAws(goodKeys, async () => {
+      for await (const page of api.pages({ endpoint: hung.endpoint, types: ['product'], pageSize: 1 })) {
+        assert.deepEqual(page.items.map((i) => i.id), ['bench-0'])
+        await hung.said('waiting 1')
+        break
+      }
+    })
+    // Well before the client's own 30 s request timeout.
+    const gaveUp = await Promise.race([hung.said('dropped 1').then(() => true), new Promise((ok) => setTimeout(ok, 5000, false))])
+    assert.ok(gaveUp, 'the request for the next page is still open after the loop was left')
+  } finally {
+    hung.stop()
   }
 })
