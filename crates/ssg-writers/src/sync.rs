@@ -498,6 +498,20 @@ mod tests {
         items
     }
 
+    /// Changes for a second incremental run: items of the first changed again (onto each
+    /// other's slugs), base items removed, and more new ones.
+    fn more_changes(fixture: &[UnifiedContent]) -> Vec<UnifiedContent> {
+        let mut items = Vec::new();
+        for i in (1..130).step_by(5) {
+            let mut changed = item(fixture, i, &format!("again-{}", i % 3), 3000 + i);
+            if i % 3 == 0 {
+                changed.status = ContentStatus::Deleted;
+            }
+            items.push(changed);
+        }
+        items
+    }
+
     fn write(
         engine: &str,
         out: &Path,
@@ -546,10 +560,16 @@ mod tests {
     fn sorts_spilled_to_files_write_the_same_bytes_as_sorts_in_memory() {
         let fixture = fixture();
         let (catalog, changes) = (catalog(&fixture), changes(&fixture));
+        let more = more_changes(&fixture);
         for engine in ["eleventy", "astro", "next"] {
             let dir = tempfile::tempdir().unwrap();
             let (memory, spilled) = (dir.path().join("memory"), dir.path().join("spilled"));
-            for (mode, items) in [(Mode::Full, &catalog), (Mode::Incremental, &changes)] {
+            let runs = [
+                (Mode::Full, &catalog),
+                (Mode::Incremental, &changes),
+                (Mode::Incremental, &more),
+            ];
+            for (mode, items) in runs {
                 let expected = write(engine, &memory, mode, Limits::DEFAULT, items);
                 let report = write(engine, &spilled, mode, TINY, items);
                 assert_eq!(report, expected, "{engine} {mode:?}");

@@ -1027,3 +1027,205 @@ fn warnings_and_the_first_error_come_in_output_order_whatever_the_render_threads
         other => panic!("{other}"),
     }
 }
+
+/// The index and file-list deltas in the state folder of `out`, by kind: (index, files).
+fn deltas(out: &Path) -> (usize, usize) {
+    let names = siblings(&ssg_writers::state_dir(out));
+    let count = |prefix: &str, suffix: &str| {
+        names
+            .iter()
+            .filter(|n| {
+                n.strip_prefix(prefix)
+                    .and_then(|rest| rest.strip_suffix(suffix))
+                    .is_some_and(|number| number.parse::<u32>().is_ok())
+            })
+            .count()
+    };
+    (count("index.", ".jsonl"), count("files.", ".txt"))
+}
+
+/// The bytes and modification time of a file, to tell whether a run wrote it again.
+fn stamp(path: &Path) -> (Vec<u8>, SystemTime) {
+    let time = std::fs::metadata(path).unwrap().modified().unwrap();
+    (std::fs::read(path).unwrap(), time)
+}
+
+/// 80 items of every type under their own ids and slugs.
+fn catalogue() -> Vec<UnifiedContent> {
+    let base = fixture();
+    (0..80)
+        .map(|i| {
+            let mut item = with_slug(&base[i % base.len()], &format!("id-{i:02}"), "");
+            item.slug = format!("item-{i:02}");
+            item.updated_at = "2026-02-01T00:00:00Z".parse().unwrap();
+            item
+        })
+        .collect()
+}
+
+/// The changes of incremental run `step` over [`catalogue`]: item 0 every time (an item
+/// changed in delta after delta), a slug change, a tombstone of an item of the base, a new
+/// item; step 20 changes 70 items at once.
+fn step_changes(step: usize, current: &[UnifiedContent]) -> Vec<UnifiedContent> {
+    let when: unified_content::Timestamp =
+        format!("2026-03-01T00:{:02}:00Z", step).parse().unwrap();
+    let find = |id: &str| current.iter().find(|i| i.id == id).cloned();
+    let mut changes = Vec::new();
+    let mut push = |mut item: UnifiedContent| {
+        item.updated_at = when;
+        item.synced_at = when;
+        changes.push(item);
+    };
+    if let Some(mut first) = find("id-00") {
+        first.title = format!("Changed in step {step}");
+        push(first);
+    }
+    if step % 3 == 0
+        && let Some(mut moved) = find(&format!("id-{:02}", 1 + step % 70))
+    {
+        moved.slug = format!("moved-{step}");
+        push(moved);
+    }
+    if step % 4 == 1
+        && let Some(mut gone) = find(&format!("id-{:02}", 79 - step))
+    {
+        gone.status = ContentStatus::Deleted;
+        push(gone);
+    }
+    if step % 5 == 2 {
+        let base = fixture();
+        let mut fresh = with_slug(&base[step % base.len()], &format!("new-{step}"), "");
+        fresh.slug = format!("new-{step}");
+        push(fresh);
+    }
+    if step == 20 {
+        for item in current.iter().skip(1).take(70) {
+            let mut item = item.clone();
+            item.title = format!("Bulk change {}", item.id);
+            push(item);
+        }
+    }
+    changes
+}
+
+#[test]
+fn many_incremental_runs_write_deltas_compact_them_and_equal_full_runs() {
+    for name in ssg_writers::engine_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let (out, full) = (dir.path().join("out"), dir.path().join("full"));
+        let state = ssg_writers::state_dir(&out);
+        let mut current = catalogue();
+        run(name, options(&out), &current).unwrap();
+        let (mut most, mut compactions) = (0, Vec::new());
+        for step in 0..56 {
+            let changes = step_changes(step, &current);
+            let (index, files) = (
+                stamp(&state.join("index.jsonl")),
+                stamp(&state.join("files.txt")),
+            );
+            let before = deltas(&out);
+            let mut opts = options(&out);
+            opts.mode = Mode::Incremental;
+            let report = run(name, opts, &changes).unwrap();
+            assert!(report.incremental, "{name} {step}");
+            for item in changes {
+                current.retain(|i| i.id != item.id);
+                if !item.is_deleted() {
+                    current.push(item);
+                }
+            }
+            // Around each compaction, and now and then between them.
+            if step % 6 == 0 || (19..=21).contains(&step) || step >= 52 {
+                std::fs::remove_dir_all(&full).ok();
+                std::fs::remove_dir_all(ssg_writers::state_dir(&full)).ok();
+                run(name, options(&full), &current).unwrap();
+                assert_eq!(tree(&out), tree(&full), "{name} {step}");
+            }
+
+            // A run that added a delta wrote neither base; one that compacted removed them all.
+            let after = deltas(&out);
+            if after.0 > before.0 {
+                assert_eq!(stamp(&state.join("index.jsonl")), index, "{name} {step}");
+            } else {
+                assert_eq!(after.0, 0, "{name} {step}: {before:?} -> {after:?}");
+                compactions.push(step);
+            }
+            if after.1 > before.1 {
+                assert_eq!(stamp(&state.join("files.txt")), files, "{name} {step}");
+            }
+            assert!(after.0 <= 33 && after.1 <= 33, "{name} {step}: {after:?}");
+            most = most.max(after.0);
+        }
+        assert!(
+            most > 10,
+            "{name}: deltas pile up between compactions ({most})"
+        );
+        // The bulk step's entries, and later the count of deltas, each called for one.
+        assert_eq!(compactions, [20, 53], "{name}: compactions");
+    }
+}
+
+#[test]
+fn a_failed_or_killed_run_over_deltas_leaves_them_and_the_next_run_builds_on_them() {
+    for name in ssg_writers::engine_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let state = ssg_writers::state_dir(&out);
+        let mut current = catalogue();
+        run(name, options(&out), &current).unwrap();
+        let incremental = || {
+            let mut opts = options(&out);
+            opts.mode = Mode::Incremental;
+            opts
+        };
+        for step in 0..3 {
+            let changes = step_changes(step, &current);
+            run(name, incremental(), &changes).unwrap();
+            for item in changes {
+                current.retain(|i| i.id != item.id);
+                if !item.is_deleted() {
+                    current.push(item);
+                }
+            }
+        }
+        assert!(deltas(&out).0 >= 2, "{name}: {:?}", deltas(&out));
+        let (output, saved) = (tree(&out), tree(&state));
+
+        // A fetch that fails half-way, and a run killed before its commit.
+        let changes = step_changes(3, &current);
+        let mut sync = SyncRun::begin(engine(name).unwrap(), incremental()).unwrap();
+        sync.add_page(changes.clone()).unwrap();
+        drop(sync);
+        assert_eq!(tree(&out), output, "{name}");
+        assert_eq!(tree(&state), saved, "{name}");
+        plant(
+            &dir.path().join(".out.content-fetch-staging-4242-1a2b"),
+            &[("products/item-00.json", "{\n")],
+        );
+        plant(
+            &state.join("run-4242-1a2b"),
+            &[("index.9.jsonl", "[\n"), ("files.9.txt", "+x\n")],
+        );
+
+        run(name, incremental(), &changes).unwrap();
+        for item in changes {
+            current.retain(|i| i.id != item.id);
+            if !item.is_deleted() {
+                current.push(item);
+            }
+        }
+        let full = dir.path().join("full");
+        run(name, options(&full), &current).unwrap();
+        assert_eq!(tree(&out), tree(&full), "{name}");
+        assert_eq!(siblings(dir.path()), vec![".content-fetch", "full", "out"]);
+        assert!(
+            !siblings(&state).iter().any(|n| n.starts_with("run-")),
+            "{name}"
+        );
+
+        // A full run writes new bases and removes every delta.
+        run(name, options(&out), &current).unwrap();
+        assert_eq!(deltas(&out), (0, 0), "{name}");
+        assert_eq!(tree(&out), tree(&full), "{name}");
+    }
+}
