@@ -440,13 +440,22 @@ async fn engine_run(engine: &str, count: usize, endpoint: &str, out: &Path) {
     );
     println!(
         "{engine:>8} incremental: 1 changed item ({} fetched) in {seconds:.2} s ({:.1}% of the \
-         full run), {} files touched ({} bytes), {} unchanged, {} removed",
+         full run), {} files touched ({} bytes), {} unchanged, {} removed, {} bytes written \
+         into a state folder of {} bytes",
         summary.total,
         100.0 * seconds / full_seconds,
         report.files_written,
         report.bytes_written,
         report.files_unchanged,
         report.files_removed,
+        report.state_bytes_written,
+        std::fs::read_dir(ssg_writers::state_dir(out))
+            .map(|d| d
+                .flatten()
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum::<u64>())
+            .unwrap_or(0),
     );
     println!("RESULT {full_seconds:.2} {full_rss:.1} {bytes}");
 }
