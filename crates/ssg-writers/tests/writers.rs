@@ -1080,7 +1080,7 @@ fn step_changes(step: usize, current: &[UnifiedContent]) -> Vec<UnifiedContent> 
         first.title = format!("Changed in step {step}");
         push(first);
     }
-    if step % 3 == 0
+    if step.is_multiple_of(3)
         && let Some(mut moved) = find(&format!("id-{:02}", 1 + step % 70))
     {
         moved.slug = format!("moved-{step}");
@@ -1135,7 +1135,7 @@ fn many_incremental_runs_write_deltas_compact_them_and_equal_full_runs() {
                 }
             }
             // Around each compaction, and now and then between them.
-            if step % 6 == 0 || (19..=21).contains(&step) || step >= 52 {
+            if step.is_multiple_of(6) || (19..=21).contains(&step) || step >= 52 {
                 std::fs::remove_dir_all(&full).ok();
                 std::fs::remove_dir_all(ssg_writers::state_dir(&full)).ok();
                 run(name, options(&full), &current).unwrap();
