@@ -109,14 +109,16 @@ impl Files {
         Ok(())
     }
 
-    /// Records `rel` as a file of this run's output; a second item mapping to it fails the
-    /// commit ([`Files::commit`]), before anything reaches the output.
-    fn claim(&mut self, rel: &str) -> Result<(), WriteError> {
+    /// Records `rel` as a file of this run's output, `staged` or kept as it is; a second item
+    /// mapping to it fails the commit ([`Files::commit`]), before anything reaches the output.
+    fn claim(&mut self, rel: &str, staged: bool) -> Result<(), WriteError> {
         let print = print(rel);
         self.claimed.push(print);
+        // A delta adds the files this run writes that no earlier run did: a file kept as it
+        // is stays as listed (a file it did not write is never made this tool's).
         let written = match self.delta {
             false => writeln!(self.manifest, "{rel}"),
-            true if self.owned_prints.binary_search(&print).is_ok() => return Ok(()),
+            true if !staged || self.owned_prints.binary_search(&print).is_ok() => return Ok(()),
             true => {
                 self.delta_entries += 1;
                 writeln!(self.manifest, "+{rel}")
@@ -161,7 +163,7 @@ impl Files {
 
     /// Records the file `rel` that a [`Stager`] staged (or found unchanged).
     pub(crate) fn record(&mut self, rel: &str, staged: Staged) -> Result<(), WriteError> {
-        self.claim(rel)?;
+        self.claim(rel, matches!(staged, Staged::Written(_)))?;
         match staged {
             Staged::Unchanged => self.unchanged += 1,
             Staged::Written(len) => {
@@ -202,7 +204,7 @@ impl Files {
 
     /// Keeps the output's file `rel`, which [`Files::exists`] found, as it is.
     pub(crate) fn keep_existing(&mut self, rel: &str) -> Result<(), WriteError> {
-        self.claim(rel)?;
+        self.claim(rel, false)?;
         self.unchanged += 1;
         Ok(())
     }
@@ -219,9 +221,10 @@ impl Files {
     /// After the staged file `rel` is complete: keeps the output's file instead when the bytes
     /// are equal.
     pub(crate) fn settle(&mut self, rel: &str) -> Result<(), WriteError> {
-        self.claim(rel)?;
         let new = join_inside(&self.staging, rel);
-        if same_bytes(&join_inside(&self.out, rel), &new) {
+        let same = same_bytes(&join_inside(&self.out, rel), &new);
+        self.claim(rel, !same)?;
+        if same {
             std::fs::remove_file(&new).map_err(|e| WriteError::io("remove", &new, e))?;
             self.unchanged += 1;
             return Ok(());
@@ -262,11 +265,12 @@ impl Files {
             // A delta holds `+<path>` lines so far.
             let skip = usize::from(self.delta);
             each_line(&self.manifest_path, &mut |r| find(&r[skip..]))?;
-            // A file kept from the previous run is in the previous list.
+            // A file kept from the previous run is in the previous list, or else in the output.
             if let Owned::Listed(list) = &self.owned
                 && self.delta
             {
                 list.each(&mut find)?;
+                each_file(&self.out, "", &mut find)?;
             }
             return Err(WriteError::io(
                 "write",
