@@ -18,6 +18,9 @@ use crate::state::Owned;
 pub(crate) struct Files {
     out: PathBuf,
     staging: PathBuf,
+    /// The output folder held nothing when the run began to write: no file in it to compare
+    /// with or to protect (the lock keeps other runs out).
+    empty: bool,
     journal: Journal,
     /// The next run's [`Owned`] list: every file this run's output holds, one per line; or,
     /// in an incremental run, the delta from the previous list (see [`crate::manifest`]).
@@ -78,9 +81,14 @@ impl Files {
         });
         let manifest = File::create(&manifest_path)
             .map_err(|e| WriteError::io("create", &manifest_path, e))?;
+        let empty = match std::fs::read_dir(out) {
+            Ok(mut entries) => entries.next().is_none(),
+            Err(e) => e.kind() == io::ErrorKind::NotFound,
+        };
         Ok(Files {
             out: out.to_path_buf(),
             staging: staging.to_path_buf(),
+            empty,
             journal,
             manifest: BufWriter::new(manifest),
             manifest_path,
@@ -134,7 +142,7 @@ impl Files {
             Owned::Everything => true,
             Owned::Listed(_) => self.owned_prints.binary_search(&print(rel)).is_ok(),
         };
-        if !ours && std::fs::symlink_metadata(&old).is_ok() {
+        if !ours && !self.empty && std::fs::symlink_metadata(&old).is_ok() {
             return Err(WriteError::ForeignFile { path: old });
         }
         Ok(())
@@ -150,14 +158,10 @@ impl Files {
     /// What stages files for this run, from any thread; [`Files::record`] each file it staged,
     /// in output order.
     pub(crate) fn stager(&self) -> Stager {
-        let empty = match std::fs::read_dir(&self.out) {
-            Ok(mut entries) => entries.next().is_none(),
-            Err(e) => e.kind() == io::ErrorKind::NotFound,
-        };
         Stager {
             out: self.out.clone(),
             staging: self.staging.clone(),
-            empty,
+            empty: self.empty,
         }
     }
 
@@ -332,7 +336,7 @@ impl Files {
 pub(crate) struct Stager {
     out: PathBuf,
     staging: PathBuf,
-    /// The output folder held nothing when the stager was made: no file to compare with.
+    /// The output folder held nothing when the run began to write: no file to compare with.
     empty: bool,
 }
 
