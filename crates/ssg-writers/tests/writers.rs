@@ -313,8 +313,19 @@ fn incremental_runs_equal_full_runs_and_touch_only_changed_files() {
         };
         assert_eq!(touched, expected.0, "{name}: files touched");
         // The previous run's items stay where they are; only the three received are written,
-        // into a new segment, and the small index and file list are rewritten.
+        // into a new segment. The index and the file list get a delta; their bases stay.
         let state_after = mtimes(&state);
+        for base in ["index.jsonl", "files.txt"] {
+            assert_eq!(
+                state_before.get(base),
+                state_after.get(base),
+                "{name}: {base}"
+            );
+        }
+        assert_eq!(deltas(&out), (1, usize::from(name != "eleventy")), "{name}");
+        let delta = std::fs::read_to_string(state.join("index.0.jsonl")).unwrap();
+        // The two received items' lines and the tombstone of the third.
+        assert_eq!(delta.lines().count(), 3, "{name}: {delta}");
         let segments: Vec<&String> = state_after
             .keys()
             .filter(|f| f.starts_with("items-"))
