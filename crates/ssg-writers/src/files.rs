@@ -285,11 +285,27 @@ impl Files {
                 ),
             ));
         }
+        // The listed files that this run's output does not hold, by print: found from the
+        // sorted prints, so that the list is read again only when some go.
+        let mut gone = Vec::new();
+        let mut claimed = self.claimed.iter().peekable();
+        for owned in &self.owned_prints {
+            while claimed.next_if(|c| *c < owned).is_some() {}
+            if claimed.peek() != Some(&owned) {
+                gone.push(*owned);
+            }
+        }
+        let listed = matches!(self.owned, Owned::Listed(_));
         let (claimed, journal) = (&self.claimed, &mut self.journal);
         let (manifest, manifest_path) = (&mut self.manifest, &self.manifest_path);
         let (delta, delta_entries) = (self.delta, &mut self.delta_entries);
         let mut check = |rel: &str| {
-            if claimed.binary_search(&print(rel)).is_ok() {
+            let print = print(rel);
+            let stays = match listed {
+                true => gone.binary_search(&print).is_err(),
+                false => claimed.binary_search(&print).is_ok(),
+            };
+            if stays {
                 return Ok(());
             }
             if delta {
@@ -300,6 +316,7 @@ impl Files {
             journal.delete(rel)
         };
         match &self.owned {
+            Owned::Listed(_) if gone.is_empty() => {}
             Owned::Listed(list) => list.each(&mut check)?,
             Owned::Everything => each_file(&self.out, "", &mut check)?,
         }
