@@ -2,15 +2,22 @@
 // with aws4fetch in Node (signed GETs, JSON.parse, every page), the peak RSS of pages() and of
 // fetchContent, and the event loop's longest delay while each runs. Each measure runs in its
 // own process so that peak RSS is its own. Each line also gives the client process's CPU time
-// (the machine may be shared) and its longest garbage-collection pause, the part of the event
-// loop's delay that is V8's own. Usage: node bench/fetch.mjs [N] [addon dir] (BENCH_MODES, a
-// comma-separated list, picks the measures).
+// (the machine may be shared) and its longest garbage-collection pause and its kind, the part
+// of the event loop's delay that is V8's own. Usage: node bench/fetch.mjs [N] [addon dir]
+// (BENCH_MODES, a comma-separated list, picks the measures).
 import { spawn, execFileSync } from 'node:child_process'
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
+import { monitorEventLoopDelay, PerformanceObserver, constants } from 'node:perf_hooks'
 import { resolve } from 'node:path'
 import { once } from 'node:events'
 
 const [, self, n = '100000', addon = resolve(import.meta.dirname, '..'), mode] = process.argv
+// What a GC entry's detail.kind means.
+const gcKinds = {
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge',
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'mark-compact',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental marking',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks',
+}
 const env = { ...process.env, AWS_ACCESS_KEY_ID: 'AKIDBENCH', AWS_SECRET_ACCESS_KEY: 'bench-secret', AWS_REGION: 'eu-west-1', AWS_EC2_METADATA_DISABLED: 'true' }
 
 if (mode) {
@@ -21,8 +28,11 @@ if (mode) {
   const { AwsClient } = await import('aws4fetch')
   const delay = monitorEventLoopDelay({ resolution: 1 })
   let maxGc = 0
+  let maxGcKind = 'none'
   const gc = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) maxGc = Math.max(maxGc, entry.duration)
+    for (const entry of list.getEntries()) {
+      if (entry.duration > maxGc) [maxGc, maxGcKind] = [entry.duration, gcKinds[entry.detail?.kind] ?? 'other']
+    }
   })
   gc.observe({ entryTypes: ['gc'] })
   let peak = 0
@@ -53,7 +63,7 @@ if (mode) {
   gc.disconnect()
   clearInterval(sample)
   peak = Math.max(peak, process.memoryUsage().rss)
-  console.log(JSON.stringify({ mode, count, seconds, peakRssMiB: peak / 2 ** 20, maxDelayMs: delay.max / 1e6, p99DelayMs: delay.percentile(99) / 1e6, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxGcMs: maxGc }))
+  console.log(JSON.stringify({ mode, count, seconds, peakRssMiB: peak / 2 ** 20, maxDelayMs: delay.max / 1e6, p99DelayMs: delay.percentile(99) / 1e6, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxGcMs: maxGc, maxGcKind }))
   process.exit(0)
 }
 
@@ -67,7 +77,7 @@ for (const mode of modes) {
   const r = JSON.parse(out.trim().split('\n').pop())
   console.log(
     `${r.mode.padEnd(12)} ${r.count} items  ${r.seconds.toFixed(2)} s (CPU ${r.cpuSeconds.toFixed(2)} s)  peak RSS ${r.peakRssMiB.toFixed(1)} MiB  ` +
-      `event loop max delay ${r.maxDelayMs.toFixed(1)} ms (p99 ${r.p99DelayMs.toFixed(1)} ms, longest GC pause ${r.maxGcMs.toFixed(1)} ms)`,
+      `event loop max delay ${r.maxDelayMs.toFixed(1)} ms (p99 ${r.p99DelayMs.toFixed(1)} ms, longest GC pause ${r.maxGcMs.toFixed(1)} ms, ${r.maxGcKind})`,
   )
 }
 server.kill()
