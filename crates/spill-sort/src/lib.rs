@@ -128,10 +128,24 @@ impl ExternalSort {
                 io::Error::new(io::ErrorKind::InvalidInput, "a record over 4 GiB"),
             )
         };
+        let (key_len, value_len) = (
+            u32::try_from(key.len()).map_err(|_| too_long())?,
+            u32::try_from(value.len()).map_err(|_| too_long())?,
+        );
+        // A chunk's bytes stay in one buffer of the chunk's size, reserved once and reused: a
+        // record that would not fit spills the chunk first, so the buffer never doubles (a
+        // copy and a freed block left behind for each chunk, which fragmented the heap).
+        let needed = key.len() + value.len();
+        if !self.spans.is_empty() && self.data.len() + needed > self.data.capacity() {
+            self.spill()?;
+        }
+        if self.data.capacity() == 0 {
+            self.data.reserve_exact(self.limits.chunk_bytes.max(needed));
+        }
         let span = Span {
             start: self.data.len(),
-            key_len: u32::try_from(key.len()).map_err(|_| too_long())?,
-            value_len: u32::try_from(value.len()).map_err(|_| too_long())?,
+            key_len,
+            value_len,
         };
         self.data.extend_from_slice(key);
         self.data.extend_from_slice(value);
@@ -476,6 +490,31 @@ mod tests {
                 assert_eq!(out, want, "chunk {chunk_bytes} bytes, fan-in {fan_in}");
             }
         }
+    }
+
+    #[test]
+    fn a_chunk_stays_in_one_buffer_of_the_chunk_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = Limits {
+            chunk_bytes: 1000,
+            fan_in: 64,
+        };
+        let mut sort = ExternalSort::new(dir.path().to_path_buf(), "test", limits);
+        for i in 0..500u32 {
+            let value = vec![b'v'; (i % 53) as usize];
+            sort.push(&i.to_be_bytes(), &value).unwrap();
+            assert_eq!(sort.data.capacity(), 1000, "after record {i}");
+        }
+        assert!(sort.written > 10, "{} runs", sort.written);
+        let mut sorted = sort.finish().unwrap();
+        for i in 0..500u32 {
+            let (key, value) = sorted.next_record().unwrap().unwrap();
+            assert_eq!(
+                (key, value.len()),
+                (i.to_be_bytes().to_vec(), (i % 53) as usize)
+            );
+        }
+        assert!(sorted.next_record().unwrap().is_none());
     }
 
     #[test]
