@@ -15,7 +15,8 @@
 //! spent on it, so that the share of each figure that is the server's own work is visible.
 //!
 //! `BENCH_MODES=fetch,astro,pull` (any of fetch, the engines, node, python, floor, pull) runs
-//! only those; `BENCH_CHILD=PATH` runs the modes with another build of this bench, to compare
+//! only those (pull then runs `--from` the pulled snapshot with every engine, each in its own
+//! process); `BENCH_CHILD=PATH` runs the modes with another build of this bench, to compare
 //! two builds on one server.
 
 use std::io::Write as _;
@@ -223,24 +224,27 @@ fn child(args: &[String]) {
                 let pull_seconds = started.elapsed().as_secs_f64();
                 let pull_rss = rss();
                 println!("   snapshot pull: {count} items in {pull_seconds:.2} s, peak RSS {pull_rss:.1} MiB");
-                // The offline run in a process of its own, so that its peak is its own.
+                // Each engine's offline run in a process of its own, so that its peak is its own.
                 let exe = std::env::current_exe().unwrap();
-                let status = std::process::Command::new(exe)
-                    .args(["--child", "offline", &count.to_string(), endpoint])
-                    .arg(&path)
-                    .status()
-                    .unwrap();
-                assert!(status.success());
+                for engine in ssg_writers::engine_names() {
+                    let status = std::process::Command::new(&exe)
+                        .args(["--child", "offline", &count.to_string(), endpoint])
+                        .arg(&path)
+                        .arg(engine)
+                        .status()
+                        .unwrap();
+                    assert!(status.success());
+                }
                 println!("RESULT {pull_seconds:.2} {pull_rss:.1}");
             }
             "offline" => {
-                let path = Path::new(&args[3]);
+                let (path, engine) = (Path::new(&args[3]), &args[4]);
                 let source = ContentSource::snapshot(path).unwrap();
-                let (report, _) = write(&source, "astro", &dir.path().join("out"), Mode::Full).await;
+                let (report, _) = write(&source, engine, &dir.path().join("out"), Mode::Full).await;
                 assert_eq!(report.items, count);
                 let seconds = started.elapsed().as_secs_f64();
                 println!(
-                    "   --from snapshot --engine astro: {count} items in {seconds:.2} s, peak RSS {:.1} MiB",
+                    "   --from snapshot --engine {engine}: {count} items in {seconds:.2} s, peak RSS {:.1} MiB",
                     rss()
                 );
                 let started = Instant::now();
