@@ -410,7 +410,13 @@ fn request_failure(e: &reqwest::Error) -> String {
 
 /// Reads a body up to [`MAX_BODY_BYTES`]; a reset or timeout mid-body is a transient failure.
 async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
-    let mut body = Vec::new();
+    // Sized once from the length the server announced (capped): a body grown by doubling
+    // left a trail of freed blocks per page that fragmented the heap, and held up to twice
+    // its size.
+    let announced = response.content_length().map_or(0, |n| {
+        usize::try_from(n).unwrap_or(usize::MAX).min(MAX_BODY_BYTES)
+    });
+    let mut body = Vec::with_capacity(announced);
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
