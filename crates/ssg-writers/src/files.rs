@@ -13,6 +13,7 @@ use crate::journal::Journal;
 use crate::manifest::{FILES_FILE, each_line};
 use crate::paths::join_inside;
 use crate::state::Owned;
+use spill_sort::ExternalSort;
 
 /// The files of one run's output, as they are decided.
 pub(crate) struct Files {
@@ -30,12 +31,13 @@ pub(crate) struct Files {
     /// Lines in the delta.
     delta_entries: usize,
     /// Prints of the files this run's output holds, to find two items mapping to one file and
-    /// the files to delete: sorted and checked at the commit. Eight bytes a file, in a `Vec`
-    /// (a hash set's slack and its copy when it grows took 27 MiB at a million files). A
-    /// collision can only keep a stale file, never delete one.
-    claimed: Vec<u64>,
+    /// the files to delete: sorted and checked at the commit. Through an external sort (big
+    /// endian, so bytes sort as numbers), so memory stays flat: a `Vec` of them was 8 MiB at
+    /// a million files. A collision can only keep a stale file, never delete one.
+    claimed: ExternalSort,
     owned: Owned,
-    /// Prints of the files earlier runs wrote, sorted, when they are listed.
+    /// Prints of the files earlier runs wrote, sorted, when they are listed (and, from the
+    /// commit on, of every file of an earlier version's output).
     owned_prints: Vec<u64>,
     /// Prints of the names of the regular files in each output folder asked about, sorted:
     /// one listing of a folder instead of a `stat` per kept file (that was half of an
@@ -64,6 +66,7 @@ impl Files {
         run_dir: &Path,
         owned: Owned,
         incremental: bool,
+        claimed: ExternalSort,
     ) -> Result<Files, WriteError> {
         let mut owned_prints = Vec::new();
         let mut delta = None;
@@ -94,7 +97,7 @@ impl Files {
             manifest_path,
             delta: delta.is_some(),
             delta_entries: 0,
-            claimed: Vec::new(),
+            claimed,
             owned,
             owned_prints,
             listed: HashMap::new(),
@@ -121,7 +124,7 @@ impl Files {
     /// mapping to it fails the commit ([`Files::commit`]), before anything reaches the output.
     fn claim(&mut self, rel: &str, staged: bool) -> Result<(), WriteError> {
         let print = print(rel);
-        self.claimed.push(print);
+        self.claimed.push(&print.to_be_bytes(), &[])?;
         // A delta adds the files this run writes that no earlier run did: a file kept as it
         // is stays as listed (a file it did not write is never made this tool's).
         let written = match self.delta {
@@ -256,9 +259,40 @@ impl Files {
         self.manifest
             .flush()
             .map_err(|e| WriteError::io("write", &self.manifest_path, e))?;
-        self.claimed.sort_unstable();
-        if let Some(twice) = self.claimed.windows(2).find(|w| w[0] == w[1]) {
-            let twice = twice[0];
+        // An output of an earlier version owns every file in it: its prints, as a list's.
+        if matches!(self.owned, Owned::Everything) {
+            each_file(&self.out, "", &mut |rel| {
+                self.owned_prints.push(print(rel));
+                Ok(())
+            })?;
+            self.owned_prints.sort_unstable();
+        }
+        // The owned files that this run's output does not hold, by print, found from the
+        // sorted prints in one pass, which also finds a file claimed twice.
+        let run_dir = self.manifest_path.parent().unwrap_or(Path::new("."));
+        let mut claimed = self.claimed.finish()?;
+        let mut gone = Vec::new();
+        let mut owned = self.owned_prints.iter().peekable();
+        let (mut last, mut twice) = (None, None);
+        while let Some((key, _)) = claimed.next_record()? {
+            let bytes: [u8; 8] = key
+                .as_slice()
+                .try_into()
+                .map_err(|_| crate::merge::undecodable(run_dir))?;
+            let print = u64::from_be_bytes(bytes);
+            if last == Some(print) {
+                twice = Some(print);
+                break;
+            }
+            last = Some(print);
+            while let Some(o) = owned.next_if(|o| **o < print) {
+                gone.push(*o);
+            }
+            while owned.next_if(|o| **o == print).is_some() {}
+        }
+        drop(claimed);
+        gone.extend(owned);
+        if let Some(twice) = twice {
             let mut rel = String::new();
             let mut find = |r: &str| {
                 if rel.is_empty() && print(r) == twice {
@@ -285,27 +319,11 @@ impl Files {
                 ),
             ));
         }
-        // The listed files that this run's output does not hold, by print: found from the
-        // sorted prints, so that the list is read again only when some go.
-        let mut gone = Vec::new();
-        let mut claimed = self.claimed.iter().peekable();
-        for owned in &self.owned_prints {
-            while claimed.next_if(|c| *c < owned).is_some() {}
-            if claimed.peek() != Some(&owned) {
-                gone.push(*owned);
-            }
-        }
-        let listed = matches!(self.owned, Owned::Listed(_));
-        let (claimed, journal) = (&self.claimed, &mut self.journal);
+        let journal = &mut self.journal;
         let (manifest, manifest_path) = (&mut self.manifest, &self.manifest_path);
         let (delta, delta_entries) = (self.delta, &mut self.delta_entries);
         let mut check = |rel: &str| {
-            let print = print(rel);
-            let stays = match listed {
-                true => gone.binary_search(&print).is_err(),
-                false => claimed.binary_search(&print).is_ok(),
-            };
-            if stays {
+            if gone.binary_search(&print(rel)).is_err() {
                 return Ok(());
             }
             if delta {
@@ -315,8 +333,9 @@ impl Files {
             }
             journal.delete(rel)
         };
+        // The list is read again only when some go.
         match &self.owned {
-            Owned::Listed(_) if gone.is_empty() => {}
+            _ if gone.is_empty() => {}
             Owned::Listed(list) => list.each(&mut check)?,
             Owned::Everything => each_file(&self.out, "", &mut check)?,
         }

@@ -291,6 +291,7 @@ impl SyncRun {
             &self.run_dir,
             self.state.owned()?,
             self.previous.is_some(),
+            ExternalSort::new(sort_dir.clone(), "claimed", self.sort_limits),
         )?;
         let same_templates = self.previous.as_ref().is_some_and(|p| {
             p.state.templates == self.templates.digest()
