@@ -56,11 +56,14 @@ impl Manifest {
             let (held, rel) = match line.split_at_checked(1) {
                 Some(("+", rel)) => (true, rel),
                 Some(("-", rel)) => (false, rel),
+                // Not `WriteError::State`, which advises a full sync: full runs read this list
+                // too, to touch only the files runs wrote, so they would fail the same way.
                 _ => {
-                    return Err(WriteError::State {
-                        path: path.to_path_buf(),
-                        message: format!("a line neither adds nor removes a file: {line:?}"),
-                    });
+                    let message = format!(
+                        "a line neither adds nor removes a file: {line:?}; this list says which files of the output content-fetch wrote, so no run goes on without it: restore it, or remove the state folder (the output's files are then someone else's)"
+                    );
+                    let e = io::Error::new(io::ErrorKind::InvalidData, message);
+                    return Err(WriteError::io("read", path, e));
                 }
             };
             self.changes.insert(rel.to_string(), held);

@@ -1240,3 +1240,24 @@ fn a_failed_or_killed_run_over_deltas_leaves_them_and_the_next_run_builds_on_the
         assert_eq!(tree(&out), tree(&full), "{name}");
     }
 }
+
+/// A file-list delta that does not parse stops every run, full ones too (the list says which
+/// files runs may replace or delete): the error names the file and does not advise the full
+/// sync that would fail the same way (it did before).
+#[test]
+fn a_damaged_file_list_delta_stops_full_runs_too_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    run("astro", options(&out), &fixture()).unwrap();
+    let delta = ssg_writers::state_dir(&out).join("files.0.txt");
+    std::fs::write(&delta, "products/x.json\n").unwrap();
+    let before = tree(&out);
+    for mode in [Mode::Incremental, Mode::Full] {
+        let mut opts = options(&out);
+        opts.mode = mode;
+        let message = run("astro", opts, &fixture()).unwrap_err().to_string();
+        assert!(message.contains(&delta.display().to_string()), "{message}");
+        assert!(!message.contains("full sync"), "{mode:?}: {message}");
+        assert_eq!(tree(&out), before, "{mode:?}");
+    }
+}
