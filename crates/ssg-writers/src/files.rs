@@ -269,9 +269,20 @@ impl Files {
         }
         // The owned files that this run's output does not hold, by print, found from the
         // sorted prints in one pass, which also finds a file claimed twice.
+        // A run into an empty output skipped each file's check (nothing to protect); a file
+        // that appeared there since is checked now, before the journal can rename over it.
+        let mut appeared = Vec::new();
+        if self.empty {
+            each_file(&self.out, "", &mut |rel| {
+                appeared.push(print(rel));
+                Ok(())
+            })?;
+            appeared.sort_unstable();
+        }
         let run_dir = self.manifest_path.parent().unwrap_or(Path::new("."));
         let mut claimed = self.claimed.finish()?;
         let mut gone = Vec::new();
+        let mut foreign = None;
         let mut owned = self.owned_prints.iter().peekable();
         let (mut last, mut twice) = (None, None);
         while let Some((key, _)) = claimed.next_record()? {
@@ -280,6 +291,10 @@ impl Files {
                 .try_into()
                 .map_err(|_| crate::merge::undecodable(run_dir))?;
             let print = u64::from_be_bytes(bytes);
+            if appeared.binary_search(&print).is_ok() {
+                foreign = Some(print);
+                break;
+            }
             if last == Some(print) {
                 twice = Some(print);
                 break;
@@ -291,6 +306,17 @@ impl Files {
             while owned.next_if(|o| **o == print).is_some() {}
         }
         drop(claimed);
+        if let Some(foreign) = foreign {
+            let mut path = None;
+            each_file(&self.out, "", &mut |rel| {
+                if path.is_none() && print(rel) == foreign {
+                    path = Some(join_inside(&self.out, rel));
+                }
+                Ok(())
+            })?;
+            let path = path.unwrap_or_else(|| self.out.clone());
+            return Err(WriteError::ForeignFile { path });
+        }
         gone.extend(owned);
         if let Some(twice) = twice {
             let mut rel = String::new();
@@ -473,5 +499,48 @@ fn same_bytes(a: &Path, b: &Path) -> bool {
         if rb.read_exact(&mut bb[..n]).is_err() || ba[..n] != bb[..n] {
             return false;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::Manifest;
+    use spill_sort::Limits;
+
+    /// A run into an empty output skips each file's check while it renders; a user's file that
+    /// appears at one of its paths meanwhile must still stop the commit, untouched.
+    #[test]
+    fn a_file_that_appears_in_an_empty_output_during_the_run_is_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let (out, staging, run, state) = (
+            dir.path().join("out"),
+            dir.path().join("staging"),
+            dir.path().join("run"),
+            dir.path().join("state"),
+        );
+        for d in [&out, &staging, &run, &state, &run.join("sort")] {
+            std::fs::create_dir(d).unwrap();
+        }
+        let mut files = Files::new(
+            &out,
+            &staging,
+            Journal::create(&run, "test").unwrap(),
+            &run,
+            Owned::Listed(Manifest::open(&state).unwrap()),
+            false,
+            ExternalSort::new(run.join("sort"), "claimed", Limits::DEFAULT),
+        )
+        .unwrap();
+        files.put("products/a.json", b"ours").unwrap();
+        std::fs::create_dir(out.join("products")).unwrap();
+        std::fs::write(out.join("products/a.json"), b"the user's").unwrap();
+        let err = files.commit(&state, Vec::new(), Vec::new()).unwrap_err();
+        assert!(
+            matches!(&err, WriteError::ForeignFile { path } if path.ends_with("products/a.json")),
+            "{err}"
+        );
+        assert!(!state.join("journal").exists(), "nothing is committed");
+        assert_eq!(std::fs::read(out.join("products/a.json")).unwrap(), b"the user's");
     }
 }
