@@ -541,6 +541,9 @@ mod tests {
             "{err}"
         );
         assert!(!state.join("journal").exists(), "nothing is committed");
-        assert_eq!(std::fs::read(out.join("products/a.json")).unwrap(), b"the user's");
+        assert_eq!(
+            std::fs::read(out.join("products/a.json")).unwrap(),
+            b"the user's"
+        );
     }
 }
