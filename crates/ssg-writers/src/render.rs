@@ -64,6 +64,9 @@ enum List {
         file: BufWriter<File>,
         empty: bool,
         previous: File,
+        /// The span of the previous file copied next, as `(start, end)`: consecutive kept
+        /// fragments lie there with their separators, so they are copied in one go.
+        span: Option<(u64, u64)>,
     },
     /// Every item rendered.
     Rendered {
@@ -153,6 +156,7 @@ impl<'a> Writer<'a> {
                         file,
                         empty: true,
                         previous,
+                        span: None,
                     },
                     None => List::Rendered {
                         rel,
@@ -264,7 +268,8 @@ impl<'a> Writer<'a> {
             Ok::<(), WriteError>(())
         })?;
         index.finish()?;
-        for list in lists {
+        for mut list in lists {
+            list.copy_span()?;
             if let List::Spliced {
                 rel,
                 mut file,
@@ -413,37 +418,16 @@ impl<'a> Writer<'a> {
             }
         }
         let mut fragment = key.fragment.1;
-        if let Some(list) = list {
-            let rank = usize::from(key.content_type.rank());
-            let text = match list {
-                ListPlan::Copy => {
-                    let List::Spliced { previous, .. } = &mut lists[rank] else {
-                        unreachable!("a fragment is copied from a spliced list")
-                    };
-                    let (offset, len) = key.fragment;
-                    let mut bytes = vec![0; len as usize];
-                    previous
-                        .seek(SeekFrom::Start(offset))
-                        .and_then(|_| previous.read_exact(&mut bytes))
-                        .map_err(|e| {
-                            WriteError::io("read", collection_name(key.content_type), e)
-                        })?;
-                    bytes
+        if let Some(plan) = list {
+            let list = &mut lists[usize::from(key.content_type.rank())];
+            match plan {
+                ListPlan::Copy => list.copy(key.fragment)?,
+                ListPlan::Render(_) => {
+                    let text = rendered.list.take().expect("a list fragment rendered");
+                    list.push(&text)?;
+                    fragment = u32::try_from(text.len()).unwrap_or(u32::MAX);
                 }
-                ListPlan::Render(_) => rendered.list.take().expect("a list fragment rendered"),
-            };
-            if let List::Spliced {
-                rel, file, empty, ..
             }
-            | List::Rendered { rel, file, empty } = &mut lists[rank]
-            {
-                let sep: &[u8] = if *empty { b"\n" } else { b",\n" };
-                *empty = false;
-                file.write_all(sep)
-                    .and_then(|()| file.write_all(&text))
-                    .map_err(|e| WriteError::io("write", &*rel, e))?;
-            }
-            fragment = u32::try_from(text.len()).unwrap_or(u32::MAX);
         }
         if key.source == Source::Spool {
             key.segment = self.inputs.segment;
@@ -497,6 +481,82 @@ impl<'a> Writer<'a> {
             self.files.put(file, text.as_bytes())?;
         }
         Ok(())
+    }
+}
+
+impl List {
+    /// Adds the kept fragment at `(offset, len)` of the previous file.
+    fn copy(&mut self, (offset, len): (u64, u32)) -> Result<(), WriteError> {
+        let end = offset + u64::from(len);
+        let List::Spliced { span, .. } = self else {
+            unreachable!("a fragment is copied from a spliced list")
+        };
+        // A fragment right after the span, past its `,\n`, extends it.
+        if let Some((_, last)) = span
+            && offset == *last + 2
+        {
+            *last = end;
+            return Ok(());
+        }
+        self.copy_span()?;
+        self.separate()?;
+        if let List::Spliced { span, .. } = self {
+            *span = Some((offset, end));
+        }
+        Ok(())
+    }
+
+    /// Adds a rendered fragment.
+    fn push(&mut self, text: &[u8]) -> Result<(), WriteError> {
+        self.copy_span()?;
+        self.separate()?;
+        if let List::Spliced { rel, file, .. } | List::Rendered { rel, file, .. } = self {
+            file.write_all(text)
+                .map_err(|e| WriteError::io("write", &*rel, e))?;
+        }
+        Ok(())
+    }
+
+    /// Writes the separator before a fragment.
+    fn separate(&mut self) -> Result<(), WriteError> {
+        if let List::Spliced {
+            rel, file, empty, ..
+        }
+        | List::Rendered { rel, file, empty } = self
+        {
+            let sep: &[u8] = if *empty { b"\n" } else { b",\n" };
+            *empty = false;
+            file.write_all(sep)
+                .map_err(|e| WriteError::io("write", &*rel, e))?;
+        }
+        Ok(())
+    }
+
+    /// Copies the span of the previous file due, file to file: `std::io::copy` between files
+    /// copies in the kernel (`copy_file_range` on Linux), never through this process.
+    fn copy_span(&mut self) -> Result<(), WriteError> {
+        let List::Spliced {
+            rel,
+            file,
+            previous,
+            span: span @ Some(_),
+            ..
+        } = self
+        else {
+            return Ok(());
+        };
+        let (start, end) = span.take().expect("matched as some");
+        file.flush()
+            .map_err(|e| WriteError::io("write", &*rel, e))?;
+        previous
+            .seek(SeekFrom::Start(start))
+            .and_then(|_| std::io::copy(&mut (&*previous).take(end - start), file.get_mut()))
+            .and_then(|copied| match copied == end - start {
+                true => Ok(()),
+                // The previous file was cut short since it was opened.
+                false => Err(std::io::ErrorKind::UnexpectedEof.into()),
+            })
+            .map_err(|e| WriteError::io("copy", &*rel, e))
     }
 }
 
