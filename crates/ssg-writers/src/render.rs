@@ -303,30 +303,32 @@ impl<'a> Writer<'a> {
         lists: &[List],
     ) -> Result<(Plan, Option<Job>), WriteError> {
         let options = self.inputs.options;
-        let (key_slug, key_id) = (key.slug().to_string(), key.id().to_string());
-        let mut slug = key_slug.clone();
+        let (key_slug, key_id) = (key.slug(), key.id());
+        let mut suffixed = None;
         let mut written = Written::Plain;
         let mut duplicate = None;
         match &planner.previous {
-            Some((t, s, first_id)) if *t == key.content_type && *s == key_slug => {
+            Some((t, s, first_id)) if *t == key.content_type && s == key_slug => {
                 if options.strict {
                     duplicate = Some(Err(WriteError::DuplicateSlug {
                         content_type: key.content_type.as_str(),
-                        slug: key_slug.clone(),
+                        slug: key_slug.to_string(),
                         first_id: first_id.clone(),
-                        second_id: key_id.clone(),
+                        second_id: key_id.to_string(),
                     }));
                 } else {
-                    slug = suffixed_slug(&key_slug, &key_id);
+                    let slug = suffixed_slug(key_slug, key_id);
                     written = Written::Suffixed;
                     duplicate = Some(Ok(format!(
                         "items '{first_id}' and '{key_id}' of type {} share the slug '{key_slug}'; writing the second as '{slug}'",
                         key.content_type
                     )));
+                    suffixed = Some(slug);
                 }
             }
-            _ => planner.previous = Some((key.content_type, key_slug.clone(), key_id.clone())),
+            _ => planner.remember(key.content_type, key_slug, key_id),
         }
+        let slug = suffixed.as_deref().unwrap_or(key_slug);
         // An item of the previous run written under the same name by the same templates:
         // its files are what they were, so it is neither read nor rendered.
         let kept =
@@ -364,9 +366,9 @@ impl<'a> Writer<'a> {
             false => None,
             true => Some(Job {
                 content_type: key.content_type,
-                id: key_id,
-                safe_slug: key_slug,
-                slug,
+                id: key_id.to_string(),
+                safe_slug: key_slug.to_string(),
+                slug: slug.to_string(),
                 received: key.source == Source::Spool,
                 line: self.line(&key)?,
                 entry: entry_job,
@@ -580,6 +582,20 @@ const MAX_WORKERS: usize = 8;
 #[derive(Default)]
 struct Planner {
     previous: Option<(ContentType, String, String)>,
+}
+
+impl Planner {
+    /// Remembers the first item of a slug, in buffers reused from item to item.
+    fn remember(&mut self, content_type: ContentType, slug: &str, id: &str) {
+        let (t, s, i) = self
+            .previous
+            .get_or_insert_with(|| (content_type, String::new(), String::new()));
+        *t = content_type;
+        s.clear();
+        s.push_str(slug);
+        i.clear();
+        i.push_str(id);
+    }
 }
 
 /// What was decided for one item, in output order.
