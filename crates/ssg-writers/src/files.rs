@@ -196,17 +196,21 @@ impl Files {
     /// folder was when first asked about in this run.
     pub(crate) fn exists(&mut self, rel: &str) -> bool {
         let (folder, name) = rel.rsplit_once('/').unwrap_or(("", rel));
-        // Looked up by `&str` first: a folder's name is copied once, not once per file.
-        if !self.listed.contains_key(folder) {
-            let dir = match folder {
-                "" => self.out.clone(),
-                folder => join_inside(&self.out, folder),
-            };
-            let mut names = regular_files(&dir);
-            names.sort_unstable();
-            self.listed.insert(folder.to_string(), names);
+        let wanted = print(name);
+        // Looked up by `&str` first (one hash per file): a folder's name is copied once, not
+        // once per file.
+        if let Some(names) = self.listed.get(folder) {
+            return names.binary_search(&wanted).is_ok();
         }
-        self.listed[folder].binary_search(&print(name)).is_ok()
+        let dir = match folder {
+            "" => self.out.clone(),
+            folder => join_inside(&self.out, folder),
+        };
+        let mut names = regular_files(&dir);
+        names.sort_unstable();
+        let found = names.binary_search(&wanted).is_ok();
+        self.listed.insert(folder.to_string(), names);
+        found
     }
 
     /// Keeps the output's file `rel`, which [`Files::exists`] found, as it is.
