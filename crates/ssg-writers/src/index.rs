@@ -12,7 +12,7 @@
 //! deltas grow past [`compaction_due`] and the run writes a new base instead.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Lines, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -212,7 +212,9 @@ fn each_entry(
 
 /// One file of the index, read line by line.
 struct LineSource {
-    lines: Lines<BufReader<File>>,
+    reader: BufReader<File>,
+    /// The line read last; one buffer for every line of the file.
+    line: String,
     path: PathBuf,
     /// 0 for the base, else the delta's position.
     position: u32,
@@ -223,7 +225,8 @@ impl LineSource {
     fn open(path: &Path, position: u32) -> Result<LineSource, WriteError> {
         let file = File::open(path).map_err(|e| WriteError::io("read", path, e))?;
         Ok(LineSource {
-            lines: BufReader::new(file).lines(),
+            reader: BufReader::new(file),
+            line: String::new(),
             path: path.to_path_buf(),
             position,
             done: false,
@@ -237,13 +240,22 @@ impl LineSource {
             message,
         };
         while !self.done {
-            let Some(line) = self.lines.next() else {
+            self.line.clear();
+            let read = self
+                .reader
+                .read_line(&mut self.line)
+                .map_err(|e| state_error(e.to_string()))?;
+            if read == 0 {
                 self.done = true;
                 break;
+            }
+            // As `BufRead::lines` does: without its `\n` or `\r\n`.
+            let line = match self.line.strip_suffix('\n') {
+                Some(line) => line.strip_suffix('\r').unwrap_or(line),
+                None => &self.line,
             };
-            let line = line.map_err(|e| state_error(e.to_string()))?;
             let Some(Entry::Line(Line(rank, slug, id, written, segment, offset, len, fragment))) =
-                Entry::parse(&line).map_err(|e| state_error(e.to_string()))?
+                Entry::parse(line).map_err(|e| state_error(e.to_string()))?
             else {
                 continue;
             };
