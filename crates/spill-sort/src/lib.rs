@@ -415,15 +415,20 @@ impl Drop for Merge {
 mod tests {
     use super::*;
 
-    /// Pushes `(key, value)` records through a sort with the given limits and returns what
-    /// comes out, with the number of run files written.
-    fn sort(records: &[Record], chunk_bytes: usize, fan_in: usize) -> (Vec<Record>, usize) {
-        let dir = tempfile::tempdir().unwrap();
+    /// A sort in `dir` with the given limits.
+    fn new_sort(dir: &tempfile::TempDir, chunk_bytes: usize, fan_in: usize) -> ExternalSort {
         let limits = Limits {
             chunk_bytes,
             fan_in,
         };
-        let mut sort = ExternalSort::new(dir.path().to_path_buf(), "test", limits);
+        ExternalSort::new(dir.path().to_path_buf(), "test", limits)
+    }
+
+    /// Pushes `(key, value)` records through a sort with the given limits and returns what
+    /// comes out, with the number of run files written.
+    fn sort(records: &[Record], chunk_bytes: usize, fan_in: usize) -> (Vec<Record>, usize) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sort = new_sort(&dir, chunk_bytes, fan_in);
         for (key, value) in records {
             sort.push(key, value).unwrap();
         }
@@ -495,11 +500,7 @@ mod tests {
     #[test]
     fn a_chunk_stays_in_one_buffer_of_the_chunk_size() {
         let dir = tempfile::tempdir().unwrap();
-        let limits = Limits {
-            chunk_bytes: 1000,
-            fan_in: 64,
-        };
-        let mut sort = ExternalSort::new(dir.path().to_path_buf(), "test", limits);
+        let mut sort = new_sort(&dir, 1000, 64);
         for i in 0..500u32 {
             let value = vec![b'v'; (i % 53) as usize];
             sort.push(&i.to_be_bytes(), &value).unwrap();
@@ -520,11 +521,7 @@ mod tests {
     #[test]
     fn a_sort_dropped_unfinished_removes_its_runs() {
         let dir = tempfile::tempdir().unwrap();
-        let limits = Limits {
-            chunk_bytes: 1,
-            fan_in: 2,
-        };
-        let mut sort = ExternalSort::new(dir.path().to_path_buf(), "test", limits);
+        let mut sort = new_sort(&dir, 1, 2);
         for (key, value) in records(10) {
             sort.push(&key, &value).unwrap();
         }
