@@ -180,14 +180,9 @@ impl PreviousIndex {
     }
 }
 
-fn parse_print(hex: &str) -> Option<[u8; 16]> {
+fn parse_print(text: &str) -> Option<[u8; 16]> {
     let mut print = [0; 16];
-    if hex.len() != 32 {
-        return None;
-    }
-    for (i, byte) in print.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
+    hex::decode_to_slice(text, &mut print).ok()?;
     Some(print)
 }
 
@@ -416,7 +411,7 @@ pub(crate) fn finish_delta(path: &Path, received: &[[u8; 16]]) -> Result<usize, 
     for print in received {
         if lines.binary_search(print).is_err() {
             entries += 1;
-            let hex: String = print.iter().map(|b| format!("{b:02x}")).collect();
+            let hex = hex::encode(print);
             writeln!(file, "\"{hex}\"").map_err(|e| WriteError::io("write", path, e))?;
         }
     }
