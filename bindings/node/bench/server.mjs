@@ -6,19 +6,15 @@
 // part-way through a run), or with `hang` never answers: the server prints `waiting <cursor>` when
 // such a request comes and `dropped <cursor>` when the client gives it up.
 import { createServer } from 'node:http'
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { product } from './items.mjs'
 
 const total = Number(process.argv[2] ?? 100_000)
 const invalidEvery = Number(process.argv[3] ?? 0)
 const downFrom = Number(process.argv[4] ?? Infinity)
 const hang = process.argv[5] === 'hang'
-const snapshot = readFileSync(resolve(import.meta.dirname, '../../../examples/demo/content.snapshot.json'), 'utf8')
-const template = JSON.parse(snapshot).items.map((i) => i.content).find((c) => c.content_type === 'product')
 
 function item(i) {
-  const slug = invalidEvery && i % invalidEvery === 0 ? `Bad Slug ${i}` : `bench-item-${i}`
-  return { ...template, id: `bench-${i}`, slug, title: `Bench item ${i}` }
+  return invalidEvery && i % invalidEvery === 0 ? product(i, `Bad Slug ${i}`) : product(i)
 }
 
 createServer((req, res) => {

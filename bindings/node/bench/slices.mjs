@@ -3,13 +3,10 @@
 // macrotask the way lib/main.cjs does. Prints the longest delay, the longest JS task with the
 // GC pauses that fell inside it taken out (the package's own share), and V8's longest pause of
 // each kind. Usage: node bench/slices.mjs [N] [K...]
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
 import { monitorEventLoopDelay, PerformanceObserver, constants } from 'node:perf_hooks'
+import { product } from './items.mjs'
 
 const [, , n = '100000', ...sizes] = process.argv
-const snapshot = readFileSync(resolve(import.meta.dirname, '../../../examples/demo/content.snapshot.json'), 'utf8')
-const template = JSON.parse(snapshot).items.map((i) => i.content).find((c) => c.content_type === 'product')
 const kinds = { [constants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge', [constants.NODE_PERFORMANCE_GC_MAJOR]: 'mark-compact', [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental', [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks' }
 const turn = () => new Promise((ok) => setImmediate(ok))
 
@@ -23,7 +20,7 @@ const k = Number(sizes[0] ?? 50)
 const chunks = []
 for (let from = 0; from < Number(n); from += k) {
   const items = []
-  for (let i = from; i < Math.min(Number(n), from + k); i++) items.push({ ...template, id: `bench-${i}`, slug: `bench-item-${i}`, title: `Bench item ${i}` })
+  for (let i = from; i < Math.min(Number(n), from + k); i++) items.push(product(i))
   chunks.push(Buffer.from(JSON.stringify(items)))
 }
 const pauses = []
