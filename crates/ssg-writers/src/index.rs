@@ -34,6 +34,11 @@ pub(crate) fn delta_name(n: u32) -> String {
     format!("index.{n}.jsonl")
 }
 
+/// The numbers of the index's deltas in the state folder `dir`, in order.
+pub(crate) fn delta_numbers(dir: &Path) -> Vec<u32> {
+    numbered(dir, "index.", ".jsonl")
+}
+
 /// The segment file `n` of the state folder: the items one run received, one JSON per line.
 pub(crate) fn segment_name(n: u32) -> String {
     format!("items-{n}.jsonl")
@@ -101,7 +106,7 @@ pub(crate) struct PreviousIndex {
     /// sorted by print. Deltas stay small (see [`compaction_due`]), so this does too.
     mentions: Arc<Vec<([u8; 16], u32)>>,
     /// Lines and tombstones in the deltas.
-    pub(crate) delta_entries: usize,
+    delta_entries: usize,
 }
 
 impl PreviousIndex {
@@ -117,15 +122,26 @@ impl PreviousIndex {
             mentions: Arc::default(),
             delta_entries: 0,
         };
-        for n in numbered(dir, "index.", ".jsonl") {
+        for n in delta_numbers(dir) {
             index = index.with_delta(n, dir.join(delta_name(n)))?;
         }
         Ok(Some(index))
     }
 
-    /// The deltas' numbers, oldest first.
-    pub(crate) fn delta_numbers(&self) -> impl Iterator<Item = u32> + '_ {
-        self.deltas.iter().map(|(n, _)| *n)
+    /// The names of the deltas in the state folder.
+    pub(crate) fn delta_names(&self) -> impl Iterator<Item = String> + '_ {
+        self.deltas.iter().map(|(n, _)| delta_name(*n))
+    }
+
+    /// The number of the next delta.
+    pub(crate) fn next_delta(&self) -> u32 {
+        self.deltas.last().map_or(0, |(n, _)| n + 1)
+    }
+
+    /// Whether adding a delta of `entries` entries calls for a compaction, over an index of
+    /// `base` items (see [`compaction_due`]).
+    pub(crate) fn compaction_due(&self, entries: usize, base: usize) -> bool {
+        compaction_due(self.deltas.len() + 1, self.delta_entries + entries, base)
     }
 
     /// This index with the delta `n` at `path` added as the newest.

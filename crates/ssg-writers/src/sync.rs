@@ -10,9 +10,7 @@ use std::time::Duration;
 use unified_content::{SCHEMA_VERSION, Timestamp, UnifiedContent};
 
 use crate::files::Files;
-use crate::index::{
-    INDEX_FILE, compaction_due, delta_name, finish_delta, numbered, segment_name, segments,
-};
+use crate::index::{INDEX_FILE, delta_name, delta_numbers, finish_delta, segment_name, segments};
 use crate::journal::{self, Journal, remove_tree};
 use crate::keys::{Key, id_print};
 use crate::render::{Inputs, Writer};
@@ -309,7 +307,7 @@ impl SyncRun {
         };
         // An incremental run writes a delta of the index, a full one a new base.
         let delta = self.previous.as_ref().map(|p| {
-            let n = p.index.delta_numbers().last().map_or(0, |n| n + 1);
+            let n = p.index.next_delta();
             (n, self.run_dir.join(delta_name(n)))
         });
         let index_path = match &delta {
@@ -331,9 +329,8 @@ impl SyncRun {
             (Some(_), Some(_)) if delta_entries == 0 => {}
             (Some(previous), Some((n, path))) => {
                 let index = previous.index;
-                let deltas = index.delta_numbers().count() + 1;
-                if compaction_due(deltas, index.delta_entries + delta_entries, items) {
-                    stale.extend(index.delta_numbers().map(delta_name));
+                if index.compaction_due(delta_entries, items) {
+                    stale.extend(index.delta_names());
                     index
                         .with_delta(n, path)?
                         .compact(&self.run_dir.join(INDEX_FILE))?;
@@ -344,8 +341,7 @@ impl SyncRun {
             }
             _ => {
                 state_files.push(INDEX_FILE.to_string());
-                let deltas = numbered(self.state.path(), "index.", ".jsonl");
-                stale.extend(deltas.into_iter().map(delta_name));
+                stale.extend(delta_numbers(self.state.path()).into_iter().map(delta_name));
             }
         }
 
