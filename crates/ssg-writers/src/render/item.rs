@@ -8,8 +8,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use minijinja::value::{Serde, Value as Ctx};
-use serde::Deserialize as _;
-use serde::de::IntoDeserializer as _;
 use unified_content::{ContentType, SCHEMA_VERSION, Timestamp};
 
 use crate::WriteError;
@@ -77,12 +75,12 @@ impl Job {
             path,
             message: format!("item '{}': {e}", self.id),
         })?;
-        // Read as `serde_json::from_value` read it, through the type's own `Deserialize`.
-        let synced = value.get("synced_at").and_then(Json::as_str).and_then(|s| {
-            let text: serde::de::value::StrDeserializer<serde::de::value::Error> =
-                s.into_deserializer();
-            Timestamp::deserialize(text).ok()
-        });
+        // As `serde_json::from_value` read it: chrono's `Deserialize` takes only a string,
+        // parsed by this same `FromStr`.
+        let synced = value
+            .get("synced_at")
+            .and_then(Json::as_str)
+            .and_then(|s| s.parse::<Timestamp>().ok());
         let received = value.get("slug").and_then(Json::as_str).unwrap_or_default();
         let mut warning = None;
         if self.received && received != self.safe_slug {
