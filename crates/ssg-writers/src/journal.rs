@@ -303,28 +303,24 @@ mod tests {
     /// the output has (here with the user's file in it) is renamed into file by file.
     #[test]
     fn a_top_folder_the_output_lacks_moves_whole_and_replays() {
+        let rels = [
+            "products/a.json",
+            "products/b.json",
+            "pages/c.json",
+            "index.ts",
+        ];
         for killed_after_move in [false, true] {
             let dir = tempfile::tempdir().unwrap();
             let (out, state) = (dir.path().join("out"), dir.path().join("state"));
             write(&out.join("pages/mine.txt"), "the user's");
             let id = "8-1";
             let (staging, run) = (staging_dir(&out, id).unwrap(), run_dir(&state, id));
-            for rel in [
-                "products/a.json",
-                "products/b.json",
-                "pages/c.json",
-                "index.ts",
-            ] {
+            for rel in rels {
                 write(&staging.join(rel), rel);
             }
             std::fs::create_dir_all(&run).unwrap();
             let mut journal = Journal::create(&run, id).unwrap();
-            for rel in [
-                "products/a.json",
-                "products/b.json",
-                "pages/c.json",
-                "index.ts",
-            ] {
+            for rel in rels {
                 journal.rename(rel).unwrap();
             }
             journal.commit(&state, &[], &[]).unwrap();
@@ -338,12 +334,7 @@ mod tests {
             } else {
                 apply(&state, &out).unwrap();
             }
-            for rel in [
-                "products/a.json",
-                "products/b.json",
-                "pages/c.json",
-                "index.ts",
-            ] {
+            for rel in rels {
                 assert_eq!(read(&out.join(rel)).as_deref(), Some(rel), "{rel}");
             }
             assert_eq!(
