@@ -484,18 +484,11 @@ const STATE_FILES: [&str; 5] = [
 fn state_files(out: &Path) -> Vec<String> {
     let mut names: Vec<String> = siblings(&ssg_writers::state_dir(out))
         .into_iter()
-        .map(|n| {
-            let delta = |prefix: &str, suffix: &str| {
-                n.strip_prefix(prefix)
-                    .and_then(|rest| rest.strip_suffix(suffix))
-                    .is_some_and(|number| number.parse::<u32>().is_ok())
-            };
-            match () {
-                () if n.starts_with("items-") => "items-<n>.jsonl".into(),
-                () if delta("index.", ".jsonl") => "index.<n>.jsonl".into(),
-                () if delta("files.", ".txt") => "files.<n>.txt".into(),
-                () => n,
-            }
+        .map(|n| match () {
+            () if n.starts_with("items-") => "items-<n>.jsonl".into(),
+            () if numbered(&n, "index.", ".jsonl") => "index.<n>.jsonl".into(),
+            () if numbered(&n, "files.", ".txt") => "files.<n>.txt".into(),
+            () => n,
         })
         .collect();
     names.dedup();
@@ -895,12 +888,7 @@ fn a_chain_of_incremental_runs_equals_a_full_run_and_drops_segments_nothing_uses
             opts.mode = Mode::Incremental;
             let report = run(name, opts, &step).unwrap();
             assert!(report.incremental);
-            for item in step {
-                current.retain(|i| i.id != item.id);
-                if !item.is_deleted() {
-                    current.push(item);
-                }
-            }
+            apply_changes(&mut current, step);
             let full = dir.path().join("full");
             std::fs::remove_dir_all(&full).ok();
             std::fs::remove_dir_all(ssg_writers::state_dir(&full)).ok();
@@ -1042,17 +1030,27 @@ fn warnings_and_the_first_error_come_in_output_order_whatever_the_render_threads
 /// The index and file-list deltas in the state folder of `out`, by kind: (index, files).
 fn deltas(out: &Path) -> (usize, usize) {
     let names = siblings(&ssg_writers::state_dir(out));
-    let count = |prefix: &str, suffix: &str| {
-        names
-            .iter()
-            .filter(|n| {
-                n.strip_prefix(prefix)
-                    .and_then(|rest| rest.strip_suffix(suffix))
-                    .is_some_and(|number| number.parse::<u32>().is_ok())
-            })
-            .count()
-    };
+    let count =
+        |prefix: &str, suffix: &str| names.iter().filter(|n| numbered(n, prefix, suffix)).count();
     (count("index.", ".jsonl"), count("files.", ".txt"))
+}
+
+/// Whether `name` is `<prefix><number><suffix>`: a delta's name.
+fn numbered(name: &str, prefix: &str, suffix: &str) -> bool {
+    name.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_suffix(suffix))
+        .is_some_and(|number| number.parse::<u32>().is_ok())
+}
+
+/// `current` after a run of `changes`: each changed item replaces its id's, a deleted one
+/// goes.
+fn apply_changes(current: &mut Vec<UnifiedContent>, changes: Vec<UnifiedContent>) {
+    for item in changes {
+        current.retain(|i| i.id != item.id);
+        if !item.is_deleted() {
+            current.push(item);
+        }
+    }
 }
 
 /// The bytes and modification time of a file, to tell whether a run wrote it again.
@@ -1139,12 +1137,7 @@ fn many_incremental_runs_write_deltas_compact_them_and_equal_full_runs() {
             opts.mode = Mode::Incremental;
             let report = run(name, opts, &changes).unwrap();
             assert!(report.incremental, "{name} {step}");
-            for item in changes {
-                current.retain(|i| i.id != item.id);
-                if !item.is_deleted() {
-                    current.push(item);
-                }
-            }
+            apply_changes(&mut current, changes);
             // Around each compaction, and now and then between them.
             if step.is_multiple_of(6) || (19..=21).contains(&step) || step >= 52 {
                 std::fs::remove_dir_all(&full).ok();
@@ -1192,12 +1185,7 @@ fn a_failed_or_killed_run_over_deltas_leaves_them_and_the_next_run_builds_on_the
         for step in 0..3 {
             let changes = step_changes(step, &current);
             run(name, incremental(), &changes).unwrap();
-            for item in changes {
-                current.retain(|i| i.id != item.id);
-                if !item.is_deleted() {
-                    current.push(item);
-                }
-            }
+            apply_changes(&mut current, changes);
         }
         assert!(deltas(&out).0 >= 2, "{name}: {:?}", deltas(&out));
         let (output, saved) = (tree(&out), tree(&state));
@@ -1219,12 +1207,7 @@ fn a_failed_or_killed_run_over_deltas_leaves_them_and_the_next_run_builds_on_the
         );
 
         run(name, incremental(), &changes).unwrap();
-        for item in changes {
-            current.retain(|i| i.id != item.id);
-            if !item.is_deleted() {
-                current.push(item);
-            }
-        }
+        apply_changes(&mut current, changes);
         let full = dir.path().join("full");
         run(name, options(&full), &current).unwrap();
         assert_eq!(tree(&out), tree(&full), "{name}");
