@@ -384,7 +384,6 @@ impl Files {
         };
         moved.extend(state_files);
         stale.extend(gone);
-        let run_dir = self.manifest_path.parent().unwrap_or(Path::new("."));
         let bytes = moved
             .iter()
             .filter_map(|name| std::fs::metadata(run_dir.join(name)).ok())
