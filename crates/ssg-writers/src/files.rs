@@ -263,27 +263,26 @@ impl Files {
         self.manifest
             .flush()
             .map_err(|e| WriteError::io("write", &self.manifest_path, e))?;
-        // One walk of the output serves both uses of its files' prints. An output of an
-        // earlier version owns every file in it: its prints, as a list's. A run into an empty
-        // output skipped each file's check (nothing to protect); a file that appeared there
-        // since is checked now, before the journal can rename over it.
-        let everything = matches!(self.owned, Owned::Everything);
-        let mut appeared = Vec::new();
-        if everything || self.empty {
-            let mut on_disk = Vec::new();
+        // An output of an earlier version owns every file in it: its prints, as a list's.
+        if matches!(self.owned, Owned::Everything) {
             each_file(&self.out, "", &mut |rel| {
-                on_disk.push(print(rel));
+                self.owned_prints.push(print(rel));
                 Ok(())
             })?;
-            on_disk.sort_unstable();
-            match (everything, self.empty) {
-                (true, true) => (self.owned_prints, appeared) = (on_disk.clone(), on_disk),
-                (true, false) => self.owned_prints = on_disk,
-                _ => appeared = on_disk,
-            }
+            self.owned_prints.sort_unstable();
         }
         // The owned files that this run's output does not hold, by print, found from the
         // sorted prints in one pass, which also finds a file claimed twice.
+        // A run into an empty output skipped each file's check (nothing to protect); a file
+        // that appeared there since is checked now, before the journal can rename over it.
+        let mut appeared = Vec::new();
+        if self.empty {
+            each_file(&self.out, "", &mut |rel| {
+                appeared.push(print(rel));
+                Ok(())
+            })?;
+            appeared.sort_unstable();
+        }
         let run_dir = self.manifest_path.parent().unwrap_or(Path::new("."));
         let mut claimed = self.claimed.finish()?;
         let mut gone = Vec::new();
