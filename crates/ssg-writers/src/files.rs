@@ -271,10 +271,10 @@ impl Files {
             })?;
             self.owned_prints.sort_unstable();
         }
-        // The owned files that this run's output does not hold, by print, found from the
-        // sorted prints in one pass, which also finds a file claimed twice.
         // A run into an empty output skipped each file's check (nothing to protect); a file
         // that appeared there since is checked now, before the journal can rename over it.
+        // (An earlier version's output holds its state file, so it is never empty: the two
+        // walks never both run.)
         let mut appeared = Vec::new();
         if self.empty {
             each_file(&self.out, "", &mut |rel| {
@@ -283,6 +283,8 @@ impl Files {
             })?;
             appeared.sort_unstable();
         }
+        // The owned files that this run's output does not hold, by print, found from the
+        // sorted prints in one pass, which also finds a file claimed twice.
         let run_dir = self.manifest_path.parent().unwrap_or(Path::new("."));
         let mut claimed = self.claimed.finish()?;
         let mut gone = Vec::new();
