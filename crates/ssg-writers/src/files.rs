@@ -79,7 +79,7 @@ impl Files {
         }
         owned_prints.sort_unstable();
         let manifest_path = run_dir.join(match delta {
-            Some(n) => crate::manifest::delta_name(n),
+            Some(n) => crate::deltas::Kind::Files.delta(n),
             None => FILES_FILE.to_string(),
         });
         let manifest = File::create(&manifest_path)

@@ -9,8 +9,9 @@
 //! string) for every id the run received that the output no longer holds. The newest delta
 //! that mentions an id holds its state; the base holds every id no delta mentions. So an
 //! incremental run writes what changed, never a file the size of the catalogue, until the
-//! deltas grow past [`compaction_due`] and the run writes a new base instead.
+//! deltas grow past [`Deltas::due`] and the run writes a new base instead.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -20,25 +21,11 @@ use serde::{Deserialize, Serialize};
 use unified_content::ContentType;
 
 use crate::WriteError;
+use crate::deltas::{Deltas, Kind, numbered};
 use crate::keys::{Key, Source, TYPES, Written, id_print};
 
 /// The base of the index, in the state folder.
 pub(crate) const INDEX_FILE: &str = "index.jsonl";
-/// Deltas at most, of the index or of the file list, before a run compacts them.
-const MAX_DELTAS: usize = 32;
-/// Delta entries that never call for a compaction, however small the base.
-const MIN_COMPACTED: usize = 64;
-
-/// The delta `n` of the index.
-pub(crate) fn delta_name(n: u32) -> String {
-    format!("index.{n}.jsonl")
-}
-
-/// The numbers of the index's deltas in the state folder `dir`, in order.
-pub(crate) fn delta_numbers(dir: &Path) -> Vec<u32> {
-    numbered(dir, "index.", ".jsonl")
-}
-
 /// The segment file `n` of the state folder: the items one run received, one JSON per line.
 pub(crate) fn segment_name(n: u32) -> String {
     format!("items-{n}.jsonl")
@@ -49,46 +36,57 @@ pub(crate) fn segments(dir: &Path) -> Vec<u32> {
     numbered(dir, "items-", ".jsonl")
 }
 
-/// The numbers `n` of the files `<prefix><n><suffix>` in `dir`, in order.
-pub(crate) fn numbered(dir: &Path, prefix: &str, suffix: &str) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut numbers: Vec<u32> = entries
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            name.strip_prefix(prefix)?
-                .strip_suffix(suffix)?
-                .parse()
-                .ok()
-        })
-        .collect();
-    numbers.sort_unstable();
-    numbers
-}
-
-/// Whether deltas holding `entries` in `deltas` files over a base of `base` entries are due
-/// for a compaction: past an eighth of the base, so that reading them stays cheap and a
-/// compaction's cost, spread over the runs before it, stays within what those runs changed.
-pub(crate) fn compaction_due(deltas: usize, entries: usize, base: usize) -> bool {
-    deltas > MAX_DELTAS || entries > MIN_COMPACTED.max(base / 8)
-}
-
 /// One line: type rank, safe slug, id, how it was written, segment, offset, length, and the
-/// length of its fragment in the type's list file (0 without one).
+/// length of its fragment in the type's list file (0 without one). The strings borrow from
+/// the text read unless they hold escapes, so reading a line allocates nothing.
 #[derive(Serialize, Deserialize)]
-struct Line(u8, String, String, u8, u32, u64, u32, u32);
+struct Line<'a>(
+    u8,
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Cow<'a, str>,
+    u8,
+    u32,
+    u64,
+    u32,
+    u32,
+);
+
+impl Line<'_> {
+    /// The content type of the line's rank.
+    fn content_type(&self) -> Result<ContentType, String> {
+        ContentType::ALL
+            .get(usize::from(self.0))
+            .copied()
+            .ok_or_else(|| format!("no content type of rank {}", self.0))
+    }
+
+    /// The key of the line's item, from the previous run.
+    fn key(&self) -> Result<Key, String> {
+        let Line(_, slug, id, written, segment, offset, len, fragment) = self;
+        let mut key = Key::from_parts(self.content_type()?, slug, id);
+        key.source = Source::Cache;
+        key.written = match written {
+            1 => Written::Plain,
+            2 => Written::Suffixed,
+            _ => Written::Unknown,
+        };
+        key.segment = *segment;
+        key.offset = *offset;
+        key.len = *len;
+        key.fragment.1 = *fragment;
+        Ok(key)
+    }
+}
 
 /// One line of a delta: an item's line, or the print of an id that is gone.
-enum Entry {
-    Line(Line),
+enum Entry<'a> {
+    Line(Line<'a>),
     Gone(String),
 }
 
-impl Entry {
+impl Entry<'_> {
     /// The entry of `line`; a tombstone is a JSON string, an item's line an array.
-    fn parse(line: &str) -> Result<Option<Entry>, serde_json::Error> {
+    fn parse(line: &str) -> Result<Option<Entry<'_>>, serde_json::Error> {
         Ok(match line.as_bytes().first() {
             None => None,
             Some(b'"') => Some(Entry::Gone(serde_json::from_str(line)?)),
@@ -100,13 +98,13 @@ impl Entry {
 /// The index of the previous run: its base and deltas.
 pub(crate) struct PreviousIndex {
     base: PathBuf,
-    /// The deltas, oldest first, with their numbers.
-    deltas: Vec<(u32, PathBuf)>,
-    /// Id prints with the position (from 1) in `deltas` of the newest delta mentioning them,
-    /// sorted by print. Deltas stay small (see [`compaction_due`]), so this does too.
+    /// The deltas' files, oldest first.
+    paths: Vec<PathBuf>,
+    /// Their numbers and how many lines and tombstones they hold.
+    deltas: Deltas,
+    /// Id prints with the position (from 1) in `paths` of the newest delta mentioning them,
+    /// sorted by print. Deltas stay small (see [`Deltas::due`]), so this does too.
     mentions: Arc<Vec<([u8; 16], u32)>>,
-    /// Lines and tombstones in the deltas.
-    delta_entries: usize,
 }
 
 impl PreviousIndex {
@@ -118,38 +116,46 @@ impl PreviousIndex {
         }
         let mut index = PreviousIndex {
             base,
-            deltas: Vec::new(),
+            paths: Vec::new(),
+            deltas: Deltas::new(Kind::Index),
             mentions: Arc::default(),
-            delta_entries: 0,
         };
-        for n in delta_numbers(dir) {
-            index = index.with_delta(n, dir.join(delta_name(n)))?;
+        for n in Kind::Index.listed(dir) {
+            let entries = index.read_delta(dir.join(Kind::Index.delta(n)))?;
+            index.deltas.push(n, entries);
         }
         Ok(Some(index))
     }
 
-    /// The names of the deltas in the state folder.
-    pub(crate) fn delta_names(&self) -> impl Iterator<Item = String> + '_ {
-        self.deltas.iter().map(|(n, _)| delta_name(*n))
-    }
-
     /// The number of the next delta.
     pub(crate) fn next_delta(&self) -> u32 {
-        self.deltas.last().map_or(0, |(n, _)| n + 1)
+        self.deltas.next()
     }
 
-    /// Whether adding a delta of `entries` entries calls for a compaction, over an index of
-    /// `base` items (see [`compaction_due`]).
-    pub(crate) fn compaction_due(&self, entries: usize, base: usize) -> bool {
-        compaction_due(self.deltas.len() + 1, self.delta_entries + entries, base)
+    /// Settles this run's delta at `path` (numbered [`PreviousIndex::next_delta`], holding
+    /// `entries` lines and tombstones) over an index of `items` items, as [`Deltas::settle`]
+    /// says: a compaction writes the whole index, merged, as a new base at `base`.
+    pub(crate) fn settle(
+        mut self,
+        path: PathBuf,
+        entries: usize,
+        items: usize,
+        base: &Path,
+    ) -> Result<(Vec<String>, Vec<String>), WriteError> {
+        let deltas = std::mem::replace(&mut self.deltas, Deltas::new(Kind::Index));
+        deltas.settle(entries, items, || {
+            self.read_delta(path)?;
+            self.compact(base)
+        })
     }
 
-    /// This index with the delta `n` at `path` added as the newest.
-    pub(crate) fn with_delta(mut self, n: u32, path: PathBuf) -> Result<PreviousIndex, WriteError> {
-        let position = u32::try_from(self.deltas.len() + 1).unwrap_or(u32::MAX);
+    /// Reads the delta at `path` as the newest; returns how many entries it holds.
+    fn read_delta(&mut self, path: PathBuf) -> Result<usize, WriteError> {
+        let position = u32::try_from(self.paths.len() + 1).unwrap_or(u32::MAX);
         let mut mentions = Arc::unwrap_or_clone(std::mem::take(&mut self.mentions));
+        let mut entries = 0;
         each_entry(&path, &mut |entry| {
-            self.delta_entries += 1;
+            entries += 1;
             let print = match entry {
                 Entry::Line(line) => id_print(&line.2),
                 Entry::Gone(hex) => parse_print(&hex).ok_or("a tombstone is not an id print")?,
@@ -163,24 +169,45 @@ impl PreviousIndex {
         mentions.dedup_by_key(|(print, _)| *print);
         mentions.reverse();
         self.mentions = Arc::new(mentions);
-        self.deltas.push((n, path));
-        Ok(self)
+        self.paths.push(path);
+        Ok(entries)
+    }
+
+    /// The base and each delta, read line by line.
+    fn sources(&self) -> Result<Vec<LineSource>, WriteError> {
+        let mut sources = vec![LineSource::open(&self.base, 0)?];
+        for (position, path) in self.paths.iter().enumerate() {
+            let position = u32::try_from(position + 1).unwrap_or(u32::MAX);
+            sources.push(LineSource::open(path, position)?);
+        }
+        Ok(sources)
     }
 
     /// Reads the index in output order.
     pub(crate) fn reader(&self) -> Result<IndexReader, WriteError> {
-        let mut sources = vec![LineSource::open(&self.base, 0)?];
-        for (position, (_, path)) in self.deltas.iter().enumerate() {
-            let position = u32::try_from(position + 1).unwrap_or(u32::MAX);
-            sources.push(LineSource::open(path, position)?);
-        }
+        let sources = self.sources()?;
         Ok(IndexReader {
             heads: sources.iter().map(|_| None).collect(),
             sources,
             mentions: Arc::clone(&self.mentions),
-            // After the list's opening `[`.
-            list_offsets: [1; TYPES],
+            lists: ListEnds::default(),
         })
+    }
+
+    /// Calls `f` with the content type's rank and the id of every item of the index, file by
+    /// file rather than in output order, building no [`Key`]: the cheap pass that learns what
+    /// changes before anything is written. Returns the ends of the type's list files.
+    pub(crate) fn scan(&self, f: &mut dyn FnMut(usize, &str)) -> Result<ListEnds, WriteError> {
+        let mut lists = ListEnds::default();
+        for mut source in self.sources()? {
+            while let Some(()) = source.next_with(&self.mentions, |line| {
+                let rank = usize::from(line.content_type()?.rank());
+                f(rank, &line.2);
+                lists.add(rank, line.7);
+                Ok(())
+            })? {}
+        }
+        Ok(lists)
     }
 
     /// Writes the whole index, base and deltas merged, as a new base at `path`.
@@ -205,7 +232,7 @@ fn parse_print(text: &str) -> Option<[u8; 16]> {
 /// Calls `f` with every entry of the index file `path`.
 fn each_entry(
     path: &Path,
-    f: &mut dyn FnMut(Entry) -> Result<(), &'static str>,
+    f: &mut dyn FnMut(Entry<'_>) -> Result<(), &'static str>,
 ) -> Result<(), WriteError> {
     let state_error = |message: String| WriteError::State {
         path: path.to_path_buf(),
@@ -244,59 +271,56 @@ impl LineSource {
         })
     }
 
-    /// The next line that holds its id's current state.
-    fn next(&mut self, mentions: &[([u8; 16], u32)]) -> Result<Option<Key>, WriteError> {
+    /// Calls `f` with the next line that holds its id's current state and returns what it
+    /// returns; `None` at the end of the file.
+    fn next_with<R>(
+        &mut self,
+        mentions: &[([u8; 16], u32)],
+        f: impl FnOnce(&Line<'_>) -> Result<R, String>,
+    ) -> Result<Option<R>, WriteError> {
+        let LineSource {
+            reader,
+            line: buffer,
+            path,
+            position,
+            done,
+        } = self;
         let state_error = |message: String| WriteError::State {
-            path: self.path.clone(),
+            path: path.clone(),
             message,
         };
-        while !self.done {
-            self.line.clear();
-            let read = self
-                .reader
-                .read_line(&mut self.line)
+        while !*done {
+            buffer.clear();
+            let read = reader
+                .read_line(buffer)
                 .map_err(|e| state_error(e.to_string()))?;
             if read == 0 {
-                self.done = true;
+                *done = true;
                 break;
             }
             // As `BufRead::lines` does: without its `\n` or `\r\n`.
-            let line = match self.line.strip_suffix('\n') {
-                Some(line) => line.strip_suffix('\r').unwrap_or(line),
-                None => &self.line,
+            let text = match buffer.strip_suffix('\n') {
+                Some(text) => text.strip_suffix('\r').unwrap_or(text),
+                None => buffer,
             };
-            let Some(Entry::Line(Line(rank, slug, id, written, segment, offset, len, fragment))) =
-                Entry::parse(line).map_err(|e| state_error(e.to_string()))?
+            let Some(Entry::Line(line)) =
+                Entry::parse(text).map_err(|e| state_error(e.to_string()))?
             else {
                 continue;
             };
             let newest = match mentions.is_empty() {
                 true => 0,
                 false => {
-                    let print = id_print(&id);
+                    let print = id_print(&line.2);
                     mentions
                         .binary_search_by_key(&print, |(p, _)| *p)
                         .map_or(0, |i| mentions[i].1)
                 }
             };
-            if newest != self.position {
+            if newest != *position {
                 continue;
             }
-            let content_type = *ContentType::ALL
-                .get(usize::from(rank))
-                .ok_or_else(|| state_error(format!("no content type of rank {rank}")))?;
-            let mut key = Key::from_parts(content_type, &slug, &id);
-            key.source = Source::Cache;
-            key.written = match written {
-                1 => Written::Plain,
-                2 => Written::Suffixed,
-                _ => Written::Unknown,
-            };
-            key.segment = segment;
-            key.offset = offset;
-            key.len = len;
-            key.fragment.1 = fragment;
-            return Ok(Some(key));
+            return f(&line).map(Some).map_err(state_error);
         }
         Ok(None)
     }
@@ -308,8 +332,8 @@ pub(crate) struct IndexReader {
     /// The next line of each source.
     heads: Vec<Option<Key>>,
     mentions: Arc<Vec<([u8; 16], u32)>>,
-    /// Where the next fragment of each type's list file starts.
-    list_offsets: [u64; TYPES],
+    /// Where the fragments read so far end in each type's list file.
+    lists: ListEnds,
 }
 
 impl IndexReader {
@@ -318,7 +342,7 @@ impl IndexReader {
         let mut first: Option<usize> = None;
         for i in 0..self.sources.len() {
             if self.heads[i].is_none() {
-                self.heads[i] = self.sources[i].next(&self.mentions)?;
+                self.heads[i] = self.sources[i].next_with(&self.mentions, |line| line.key())?;
             }
             if let Some(head) = &self.heads[i]
                 && first.is_none_or(|f| {
@@ -332,18 +356,37 @@ impl IndexReader {
         let Some(mut key) = first.and_then(|i| self.heads[i].take()) else {
             return Ok(None);
         };
-        let next = &mut self.list_offsets[usize::from(key.content_type.rank())];
-        // `[` then `\n` before the first fragment, `,\n` before every other.
-        *next += if *next == 1 { 1 } else { 2 };
-        key.fragment.0 = *next;
-        *next += u64::from(key.fragment.1);
+        let rank = usize::from(key.content_type.rank());
+        key.fragment.0 = self.lists.add(rank, key.fragment.1);
         Ok(Some(key))
     }
+}
 
-    /// The length a list file holding the fragments read so far of the type of `rank` has:
-    /// what the previous run wrote, if nothing changed it since.
+/// Where the fragments added so far end in each type's list file, by rank.
+pub(crate) struct ListEnds([u64; TYPES]);
+
+impl Default for ListEnds {
+    fn default() -> Self {
+        // After each list's opening `[`.
+        ListEnds([1; TYPES])
+    }
+}
+
+impl ListEnds {
+    /// Adds a fragment of `len` bytes to the list of `rank`; returns where it starts.
+    fn add(&mut self, rank: usize, len: u32) -> u64 {
+        let next = &mut self.0[rank];
+        // `[` then `\n` before the first fragment, `,\n` before every other.
+        *next += if *next == 1 { 1 } else { 2 };
+        let start = *next;
+        *next += u64::from(len);
+        start
+    }
+
+    /// The length a list file holding the fragments added of the type of `rank` has: what
+    /// the previous run wrote, if nothing changed it since.
     pub(crate) fn list_len(&self, rank: usize) -> u64 {
-        match self.list_offsets[rank] {
+        match self.0[rank] {
             1 => 3,         // `[]` and a newline.
             end => end + 3, // `\n]` and a newline.
         }
@@ -385,8 +428,8 @@ impl IndexWriter {
         }
         let line = Line(
             key.content_type.rank(),
-            key.slug().to_string(),
-            key.id().to_string(),
+            Cow::Borrowed(key.slug()),
+            Cow::Borrowed(key.id()),
             written as u8,
             key.segment,
             key.offset,

@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 
 pub mod astro;
+mod deltas;
 pub mod eleventy;
 mod error;
 mod files;

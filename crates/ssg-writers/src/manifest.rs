@@ -4,7 +4,7 @@
 //! A full run writes it whole (`files.txt`, the base). An incremental run writes only a delta
 //! (`files.<n>.txt`): `+<path>` for a file it added, `-<path>` for one it removed; the newest
 //! delta naming a path says whether the output holds it. When the deltas grow past
-//! [`compaction_due`], a run writes a new base instead and removes them.
+//! [`Deltas::due`], a run writes a new base instead and removes them.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -12,26 +12,19 @@ use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::WriteError;
-use crate::index::{compaction_due, numbered};
+use crate::deltas::{Deltas, Kind};
 
 /// The base of the list, in the state folder.
 pub(crate) const FILES_FILE: &str = "files.txt";
 
-/// The delta `n` of the list.
-pub(crate) fn delta_name(n: u32) -> String {
-    format!("files.{n}.txt")
-}
-
 /// The files earlier runs wrote: a base and its deltas.
 pub(crate) struct Manifest {
     base: PathBuf,
-    /// The deltas' numbers, oldest first.
-    deltas: Vec<u32>,
+    /// The deltas' numbers and how many lines they hold.
+    deltas: Deltas,
     /// Whether the output holds each path the deltas name, as the newest of them says.
     /// Deltas stay small, so this does too.
     changes: BTreeMap<String, bool>,
-    /// Lines in the deltas.
-    delta_entries: usize,
 }
 
 impl Manifest {
@@ -39,20 +32,21 @@ impl Manifest {
     pub(crate) fn open(dir: &Path) -> Result<Manifest, WriteError> {
         let mut manifest = Manifest {
             base: dir.join(FILES_FILE),
-            deltas: Vec::new(),
+            deltas: Deltas::new(Kind::Files),
             changes: BTreeMap::new(),
-            delta_entries: 0,
         };
-        for n in numbered(dir, "files.", ".txt") {
-            manifest.add_delta(n, &dir.join(delta_name(n)))?;
+        for n in Kind::Files.listed(dir) {
+            let entries = manifest.read_delta(&dir.join(Kind::Files.delta(n)))?;
+            manifest.deltas.push(n, entries);
         }
         Ok(manifest)
     }
 
-    /// Adds the delta `n` at `path` as the newest.
-    fn add_delta(&mut self, n: u32, path: &Path) -> Result<(), WriteError> {
+    /// Reads the delta at `path` as the newest; returns how many lines it holds.
+    fn read_delta(&mut self, path: &Path) -> Result<usize, WriteError> {
+        let mut entries = 0;
         each_line(path, &mut |line| {
-            self.delta_entries += 1;
+            entries += 1;
             let (held, rel) = match line.split_at_checked(1) {
                 Some(("+", rel)) => (true, rel),
                 Some(("-", rel)) => (false, rel),
@@ -69,8 +63,7 @@ impl Manifest {
             self.changes.insert(rel.to_string(), held);
             Ok(())
         })?;
-        self.deltas.push(n);
-        Ok(())
+        Ok(entries)
     }
 
     /// Calls `f` with every file of the list.
@@ -95,18 +88,17 @@ impl Manifest {
 
     /// The number of the next delta.
     pub(crate) fn next_delta(&self) -> u32 {
-        self.deltas.last().map_or(0, |n| n + 1)
+        self.deltas.next()
     }
 
     /// The names of the deltas in the state folder.
     pub(crate) fn delta_names(&self) -> impl Iterator<Item = String> + '_ {
-        self.deltas.iter().map(|n| delta_name(*n))
+        self.deltas.names()
     }
 
-    /// Settles the delta of this run at `path`, numbered [`Manifest::next_delta`], holding
-    /// `entries` lines, over a list of `files` files. Returns the files of the run folder to
-    /// move into the state folder and those of the state folder to remove: the delta; or,
-    /// past [`compaction_due`], a new base written beside it at `base`, and every delta.
+    /// Settles the delta of this run at `path` (numbered [`Manifest::next_delta`], holding
+    /// `entries` lines) over a list of `files` files, as [`Deltas::settle`] says: a compaction
+    /// writes the whole list as a new base at `base`.
     pub(crate) fn settle(
         mut self,
         path: &Path,
@@ -114,22 +106,16 @@ impl Manifest {
         files: usize,
         base: &Path,
     ) -> Result<(Vec<String>, Vec<String>), WriteError> {
-        if entries == 0 {
-            return Ok((Vec::new(), Vec::new()));
-        }
-        let (deltas, total) = (self.deltas.len() + 1, self.delta_entries + entries);
-        if !compaction_due(deltas, total, files) {
-            return Ok((vec![delta_name(self.next_delta())], Vec::new()));
-        }
-        let stale = self.delta_names().collect();
-        self.add_delta(self.next_delta(), path)?;
-        let file = File::create(base).map_err(|e| WriteError::io("create", base, e))?;
-        let mut file = BufWriter::new(file);
-        self.each(&mut |rel| {
-            writeln!(file, "{rel}").map_err(|e| WriteError::io("write", base, e))
-        })?;
-        file.flush().map_err(|e| WriteError::io("write", base, e))?;
-        Ok((vec![FILES_FILE.to_string()], stale))
+        let deltas = std::mem::replace(&mut self.deltas, Deltas::new(Kind::Files));
+        deltas.settle(entries, files, || {
+            self.read_delta(path)?;
+            let file = File::create(base).map_err(|e| WriteError::io("create", base, e))?;
+            let mut file = BufWriter::new(file);
+            self.each(&mut |rel| {
+                writeln!(file, "{rel}").map_err(|e| WriteError::io("write", base, e))
+            })?;
+            file.flush().map_err(|e| WriteError::io("write", base, e))
+        })
     }
 }
 

@@ -36,7 +36,8 @@ struct Superseded(Vec<[u8; 16]>);
 
 impl Superseded {
     fn contains(&self, id: &str) -> bool {
-        self.0.binary_search(&id_print(id)).is_ok()
+        // Without a print to find, no id is hashed.
+        !self.0.is_empty() && self.0.binary_search(&id_print(id)).is_ok()
     }
 }
 
@@ -103,15 +104,15 @@ pub(crate) fn placements(
     let previous = match index {
         None => None,
         Some(index) => {
-            // A first pass finds the types that change, before any of their files is written.
-            let mut scan = index.reader()?;
-            while let Some(key) = scan.next()? {
-                if superseded.contains(key.id()) {
-                    dirty[usize::from(key.content_type.rank())] = true;
+            // A first pass finds the types that change, before any of their files is written:
+            // those that lose an item this run received under another type, or a tombstone.
+            let lists = index.scan(&mut |rank, id| {
+                if !dirty[rank] && superseded.contains(id) {
+                    dirty[rank] = true;
                 }
-            }
+            })?;
             for (rank, len) in previous_list_len.iter_mut().enumerate() {
-                *len = scan.list_len(rank);
+                *len = lists.list_len(rank);
             }
             Some(index.reader()?)
         }

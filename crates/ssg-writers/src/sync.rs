@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use unified_content::{SCHEMA_VERSION, Timestamp, UnifiedContent};
 
+use crate::deltas::Kind;
 use crate::files::Files;
-use crate::index::{INDEX_FILE, delta_name, delta_numbers, finish_delta, segment_name, segments};
+use crate::index::{INDEX_FILE, finish_delta, segment_name, segments};
 use crate::journal::{self, Journal, remove_tree};
 use crate::keys::{Key, id_print};
 use crate::render::{Inputs, Writer};
@@ -308,16 +309,16 @@ impl SyncRun {
         // An incremental run writes a delta of the index, a full one a new base.
         let delta = self.previous.as_ref().map(|p| {
             let n = p.index.next_delta();
-            (n, self.run_dir.join(delta_name(n)))
+            self.run_dir.join(Kind::Index.delta(n))
         });
         let index_path = match &delta {
-            Some((_, path)) => path.clone(),
+            Some(path) => path.clone(),
             None => self.run_dir.join(INDEX_FILE),
         };
         let mut writer = Writer::new(inputs, &mut report, files)?;
         let (items, synced_until) = writer.write_items(&mut placements, &index_path)?;
         let delta_entries = match &delta {
-            Some((_, path)) => finish_delta(path, placements.received())?,
+            Some(path) => finish_delta(path, placements.received())?,
             None => 0,
         };
         drop(placements);
@@ -326,22 +327,16 @@ impl SyncRun {
         let mut state_files = Vec::new();
         let mut stale = Vec::new();
         match (self.previous.take(), delta) {
-            (Some(_), Some(_)) if delta_entries == 0 => {}
-            (Some(previous), Some((n, path))) => {
-                let index = previous.index;
-                if index.compaction_due(delta_entries, items) {
-                    stale.extend(index.delta_names());
-                    index
-                        .with_delta(n, path)?
-                        .compact(&self.run_dir.join(INDEX_FILE))?;
-                    state_files.push(INDEX_FILE.to_string());
-                } else {
-                    state_files.push(delta_name(n));
-                }
+            (Some(previous), Some(path)) => {
+                let base = self.run_dir.join(INDEX_FILE);
+                let (moved, gone) = previous.index.settle(path, delta_entries, items, &base)?;
+                state_files.extend(moved);
+                stale.extend(gone);
             }
             _ => {
                 state_files.push(INDEX_FILE.to_string());
-                stale.extend(delta_numbers(self.state.path()).into_iter().map(delta_name));
+                let deltas = Kind::Index.listed(self.state.path());
+                stale.extend(deltas.into_iter().map(|n| Kind::Index.delta(n)));
             }
         }
 
