@@ -904,6 +904,56 @@ fn a_chain_of_incremental_runs_equals_a_full_run_and_drops_segments_nothing_uses
     }
 }
 
+/// `item` as an item of the first other content type.
+fn retyped(item: &UnifiedContent) -> UnifiedContent {
+    let mut item = item.clone();
+    item.content_type = unified_content::ContentType::ALL
+        .into_iter()
+        .find(|t| *t != item.content_type)
+        .unwrap();
+    item
+}
+
+#[test]
+fn an_item_leaving_its_type_rewrites_that_types_files_as_a_full_run_does() {
+    // The types an incremental run rewrites are those of what it received, and those its
+    // items or tombstones left: only the previous index says which those are.
+    let base = fixture();
+    for name in ssg_writers::engine_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        run(name, options(&out), &base).unwrap();
+        let mut current: Vec<UnifiedContent> = base.clone();
+        let at = |item: &mut UnifiedContent, when: &str| {
+            item.updated_at = when.parse().unwrap();
+            item.synced_at = item.updated_at;
+        };
+        let mut first = base[0].clone();
+        first.title = "First change".into();
+        at(&mut first, "2026-03-01T00:00:00Z");
+        let mut moved = retyped(&base[3]);
+        at(&mut moved, "2026-03-01T00:00:00Z");
+        // Over a delta: an item moves type, and a tombstone comes under another type than
+        // the item it removes.
+        let mut leaving = retyped(&base[1]);
+        at(&mut leaving, "2026-03-02T00:00:00Z");
+        let mut gone = retyped(&base[2]);
+        gone.status = ContentStatus::Deleted;
+        at(&mut gone, "2026-03-02T00:00:00Z");
+        for step in [vec![first, moved], vec![leaving, gone]] {
+            let mut opts = options(&out);
+            opts.mode = Mode::Incremental;
+            assert!(run(name, opts, &step).unwrap().incremental, "{name}");
+            apply_changes(&mut current, step);
+            let full = dir.path().join("full");
+            std::fs::remove_dir_all(&full).ok();
+            std::fs::remove_dir_all(ssg_writers::state_dir(&full)).ok();
+            run(name, options(&full), &current).unwrap();
+            assert_eq!(tree(&out), tree(&full), "{name}");
+        }
+    }
+}
+
 #[test]
 fn an_incremental_run_reads_none_of_the_unchanged_items() {
     let base = fixture();
