@@ -78,7 +78,9 @@ pub(crate) struct Speculation {
 }
 
 impl Speculation {
-    /// Starts render threads for the entry files of `engine`, or `None` when it writes none.
+    /// Starts render threads for the entry files of `engine`, or `None` when it writes none
+    /// or also writes list files: their fragments are rendered at the commit from the same
+    /// parsed line, so rendering the entry file apart would parse every line twice.
     pub(crate) fn start(
         engine: &'static dyn Engine,
         templates: &Arc<Templates>,
@@ -90,7 +92,7 @@ impl Speculation {
             .filter(|t| engine.entry_file(*t, markdown).is_some())
             .map(collection_name)
             .collect();
-        if folders.is_empty() {
+        if folders.is_empty() || engine.list_item_template().is_some() {
             return Ok(None);
         }
         for folder in folders {
