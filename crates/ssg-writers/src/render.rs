@@ -56,11 +56,12 @@ pub(crate) struct Writer<'a> {
     segments: HashMap<u32, Arc<File>>,
     /// The segments the new index refers to.
     referenced: BTreeSet<u32>,
-    /// Items rendered ahead met so far (kept or not).
+    /// Items rendered ahead met so far, and those of them whose file stays as rendered.
     ahead_seen: usize,
-    /// Where the lines of the items whose file rendered ahead stays are (offset and length,
-    /// little endian), to find their newest `synced_at` when not every item rendered ahead
-    /// is in the output.
+    ahead_used: usize,
+    /// The items whose file rendered ahead stays: where each one's line is (offset and
+    /// length) and its file (length and path), little endian, to count their bytes and
+    /// newest `synced_at` when not every item rendered ahead is in the output as rendered.
     ahead_kept: Option<BufWriter<File>>,
 }
 
@@ -102,6 +103,7 @@ impl<'a> Writer<'a> {
             segments: HashMap::new(),
             referenced: BTreeSet::new(),
             ahead_seen: 0,
+            ahead_used: 0,
             ahead_kept: None,
         })
     }
@@ -306,8 +308,9 @@ impl<'a> Writer<'a> {
         Ok((count, synced_until))
     }
 
-    /// Notes where the line of an item whose file rendered ahead stays is.
-    fn keep_ahead(&mut self, key: &Key) -> Result<(), WriteError> {
+    /// Notes the item whose file `rel` rendered ahead stays: where its line is, and its file.
+    fn keep_ahead(&mut self, key: &Key, rel: &str) -> Result<(), WriteError> {
+        self.ahead_used += 1;
         let path = self.ahead_path();
         let file = match &mut self.ahead_kept {
             Some(file) => file,
@@ -321,26 +324,38 @@ impl<'a> Writer<'a> {
                     .map_err(|e| WriteError::io("create", &path, e))?,
             )),
         };
-        file.write_all(&key.offset.to_le_bytes())
-            .and_then(|()| file.write_all(&key.len.to_le_bytes()))
-            .map_err(|e| WriteError::io("write", &path, e))
+        let rel_len = u32::try_from(rel.len()).expect("a path under 4 GiB");
+        [
+            &key.offset.to_le_bytes()[..],
+            &key.len.to_le_bytes(),
+            &rel_len.to_le_bytes(),
+            rel.as_bytes(),
+        ]
+        .into_iter()
+        .try_for_each(|part| file.write_all(part))
+        .map_err(|e| WriteError::io("write", &path, e))
     }
 
     fn ahead_path(&self) -> PathBuf {
         self.inputs.spool.with_file_name(AHEAD_FILE)
     }
 
-    /// After every item, when items were rendered ahead: counts the newest `synced_at` of
-    /// those whose file stays, and, unless every one of them is in the output as it was
-    /// rendered, removes the staged files that no item of the output holds (a version
-    /// replaced by a later one, or an item deleted), so that none can reach the output.
+    /// After every item, when items were rendered ahead: counts the bytes and the newest
+    /// `synced_at` of those whose file stays, and, unless every one of them is in the output,
+    /// removes the staged files that no item of the output holds (a version replaced by a
+    /// later one, or an item deleted), so that none can reach the output.
     fn settle_ahead(&mut self, synced_until: &mut Option<Timestamp>) -> Result<(), WriteError> {
         let ahead = self.inputs.speculated;
         if ahead.count == 0 {
             return Ok(());
         }
-        if ahead.valid && self.ahead_seen == ahead.count {
+        let all_placed = ahead.valid && self.ahead_seen == ahead.count;
+        if all_placed {
             *synced_until = (*synced_until).max(ahead.synced);
+        }
+        // Every file rendered ahead stays as rendered: their bytes are the render threads'.
+        if all_placed && self.ahead_used == ahead.count {
+            self.files.bytes += ahead.bytes;
             return Ok(());
         }
         if let Some(file) = self.ahead_kept.take() {
@@ -351,8 +366,8 @@ impl<'a> Writer<'a> {
             let mut kept = std::io::BufReader::new(file);
             kept.seek(SeekFrom::Start(0))
                 .map_err(|e| WriteError::io("read", &path, e))?;
-            let mut record = [0; 12];
-            let mut raw = Vec::new();
+            let mut record = [0; 16];
+            let (mut raw, mut rel) = (Vec::new(), Vec::new());
             loop {
                 match kept.read_exact(&mut record) {
                     Ok(()) => {}
@@ -360,7 +375,17 @@ impl<'a> Writer<'a> {
                     Err(e) => return Err(WriteError::io("read", &path, e)),
                 }
                 let offset = u64::from_le_bytes(record[..8].try_into().expect("8 bytes"));
-                let len = u32::from_le_bytes(record[8..].try_into().expect("4 bytes"));
+                let len = u32::from_le_bytes(record[8..12].try_into().expect("4 bytes"));
+                let rel_len = u32::from_le_bytes(record[12..].try_into().expect("4 bytes"));
+                rel.resize(rel_len as usize, 0);
+                kept.read_exact(&mut rel)
+                    .map_err(|e| WriteError::io("read", &path, e))?;
+                let rel =
+                    std::str::from_utf8(&rel).map_err(|_| crate::merge::undecodable(&path))?;
+                self.files.bytes += self.files.staged_len(rel)?;
+                if all_placed {
+                    continue;
+                }
                 raw.resize(len as usize, 0);
                 let spool = &self.inputs.spool;
                 item::read_at(&self.spool, &mut raw, offset)
@@ -371,6 +396,9 @@ impl<'a> Writer<'a> {
                 })?;
                 *synced_until = (*synced_until).max(synced);
             }
+        }
+        if all_placed {
+            return Ok(());
         }
         let (engine, markdown) = (self.inputs.engine, self.inputs.options.markdown);
         let folders: Vec<&str> = ContentType::ALL
@@ -517,10 +545,10 @@ impl<'a> Writer<'a> {
         if let Some((rel, how)) = entry {
             match (how, rendered.entry.take()) {
                 (EntryPlan::Keep, _) => self.files.keep_existing(&rel)?,
+                // Its bytes are counted once every item is placed (see `settle_ahead`).
                 (EntryPlan::Ahead, _) => {
-                    let len = self.files.staged_len(&rel)?;
-                    self.files.record(&rel, Staged::Written(len))?;
-                    self.keep_ahead(&key)?;
+                    self.files.record(&rel, Staged::Written(0))?;
+                    self.keep_ahead(&key, &rel)?;
                 }
                 (EntryPlan::Render(_), Some(staged)) => self.files.record(&rel, staged)?,
                 (EntryPlan::Render(_), None) => unreachable!("an entry file not kept is rendered"),

@@ -618,8 +618,18 @@ mod tests {
         let clean: Vec<_> = (0..60)
             .map(|i| item(&fixture, i, &format!("item-{i}"), i))
             .collect();
+        // One version per id, shared slugs, the higher ids first: the item rendered ahead
+        // under a slug is the one whose file is suffixed.
+        let duplicates: Vec<_> = (0..40)
+            .rev()
+            .map(|i| item(&fixture, i, &format!("slug-{}", i % 7), i))
+            .collect();
         for markdown in [false, true] {
-            for (name, items) in [("hostile", &hostile), ("clean", &clean)] {
+            for (name, items) in [
+                ("hostile", &hostile),
+                ("clean", &clean),
+                ("duplicates", &duplicates),
+            ] {
                 let dir = tempfile::tempdir().unwrap();
                 let (ahead, after) = (dir.path().join("a/out"), dir.path().join("b/out"));
                 let expected = write_ahead(&after, markdown, false, items);

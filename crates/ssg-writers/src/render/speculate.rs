@@ -49,6 +49,7 @@ struct Ahead {
 #[derive(Default)]
 struct Done {
     synced: Option<Timestamp>,
+    bytes: u64,
     failed: bool,
 }
 
@@ -62,6 +63,8 @@ pub(crate) struct Speculated {
     pub(crate) count: usize,
     /// The newest `synced_at` of the items rendered ahead.
     pub(crate) synced: Option<Timestamp>,
+    /// The bytes of their files.
+    pub(crate) bytes: u64,
 }
 
 /// The background render of one run's arriving entry files.
@@ -177,15 +180,17 @@ impl Speculation {
         if !self.batch.is_empty() {
             self.hand();
         }
-        let (mut synced, mut failed) = (None, self.failed);
+        let (mut synced, mut bytes, mut failed) = (None, 0, self.failed);
         for done in self.stop() {
             synced = synced.max(done.synced);
+            bytes += done.bytes;
             failed |= done.failed;
         }
         Speculated {
             valid: !failed,
             count: self.count,
             synced,
+            bytes,
         }
     }
 
@@ -196,8 +201,8 @@ impl Speculation {
             .drain(..)
             .map(|t| {
                 t.join().unwrap_or(Done {
-                    synced: None,
                     failed: true,
+                    ..Done::default()
                 })
             })
             .collect()
@@ -235,6 +240,7 @@ fn render_ahead(receiver: &Mutex<Receiver<Vec<Ahead>>>, templates: &Templates) -
             match rendered {
                 Ok((text, synced)) if (&ahead.file).write_all(text.as_bytes()).is_ok() => {
                     done.synced = done.synced.max(synced);
+                    done.bytes += text.len() as u64;
                 }
                 _ => done.failed = true,
             }
