@@ -29,8 +29,8 @@ export declare class PageReader {
    */
   order(): Uint32Array | null
   /**
-   * Stops the fetch, a request in flight included; `next()` gives `null` from now on.
-   * (Called between `next()`s, as the package's functions do.)
+   * Stops the fetch, a request in flight included; `next()` gives `null` from now on, a
+   * `next()` still waiting for its page included.
    */
   close(): void
 }

@@ -37,18 +37,49 @@ async function fetchContent(options) {
   }
 }
 
-/** Async iterator of the pages of a run; leaving the loop early stops the fetch. */
-async function* pages(options) {
+/**
+ * Async iterator of the pages of a run. Leaving the loop early (`return()`) stops the fetch at
+ * once, a request in flight included, and a `next()` still waiting then settles as done. Not an
+ * async generator: a generator would queue `return()` behind that `next()`, and its suspended
+ * frame would keep the page before last alive while the next one is parsed.
+ */
+function pages(options) {
   const reader = native.openPages(options)
-  try {
-    for (;;) {
-      const page = await reader.next()
-      if (page === null) return
-      page.items = await parseInto([], page.items)
-      yield page
-    }
-  } finally {
+  let done = false
+  const end = { value: undefined, done: true }
+  const finish = () => {
+    done = true
     reader.close()
+  }
+  const step = async () => {
+    if (done) return end
+    try {
+      const page = await reader.next()
+      if (page === null || done) {
+        finish()
+        return end
+      }
+      page.items = await parseInto([], page.items)
+      return { value: page, done: false }
+    } catch (error) {
+      finish()
+      throw error
+    }
+  }
+  // Each next() starts after the one before it has settled, so pages come in order.
+  let queue = Promise.resolve(end)
+  return {
+    [Symbol.asyncIterator]() {
+      return this
+    },
+    next() {
+      return (queue = queue.then(step, step))
+    },
+    return(value) {
+      finish()
+      const ended = () => ({ value, done: true })
+      return (queue = queue.then(ended, ended))
+    },
   }
 }
 

@@ -37,10 +37,11 @@ export interface LoadedSnapshot {
 export declare function fetchContent(options?: ContentOptions | null): Promise<UnifiedContent[]>
 /**
  * The pages of a run as an async iterator, for catalogs too big for one array; leaving the
- * loop early stops the fetch. With `fallbackSnapshot`, a page with `restart` set starts the
- * snapshot's pages over when the API failed part-way.
+ * loop early (`return()`) stops the fetch at once, and a `next()` still waiting then settles as
+ * done. With `fallbackSnapshot`, a page with `restart` set starts the snapshot's pages over when
+ * the API failed part-way.
  */
-export declare function pages(options?: ContentOptions | null): AsyncGenerator<Page, void, undefined>
+export declare function pages(options?: ContentOptions | null): AsyncIterableIterator<Page, undefined>
 /** One item by id, checked like any other. Fails with code `NOT_FOUND` when there is none. */
 export declare function getContent(id: string, options?: ContentOptions | null): Promise<UnifiedContent>
 /** Reads a snapshot file and checks its format, schema version, count, order and digests. */

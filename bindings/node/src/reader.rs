@@ -8,7 +8,7 @@ use std::sync::Arc;
 use content_fetch::{Feed, RunFeeds};
 use napi::bindgen_prelude::{AsyncTask, Uint32Array};
 use napi_derive::napi;
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::{Mutex, mpsc, watch};
 use unified_content::ContentType;
 
 use crate::failure::Failure;
@@ -25,6 +25,8 @@ const AHEAD: usize = 2;
 #[napi]
 pub struct PageReader {
     state: Arc<Mutex<ReaderState>>,
+    /// Set by `close()`: a `next()` waiting for its page, which holds `state`, sees it at once.
+    closed: watch::Sender<bool>,
 }
 
 enum ReaderState {
@@ -69,6 +71,7 @@ impl PageReader {
                 options: Box::new(options.unwrap_or_default()),
                 whole,
             })),
+            closed: watch::Sender::new(false),
         }
     }
 }
@@ -82,40 +85,25 @@ impl PageReader {
     #[napi(ts_return_type = "Promise<RawPage | null>")]
     pub fn next(&self) -> AsyncTask<Job<Option<RawPage>>> {
         let state = Arc::clone(&self.state);
+        let mut closed = self.closed.subscribe();
         Job::spawn(move || async move {
             let mut state = state.lock().await;
-            if let ReaderState::Ready { options, whole } = &*state {
-                let request = options.request()?;
-                let fetch = request.fetch_options()?;
-                let source = request.open(&cwd()?).await?;
-                let feeds = if *whole {
-                    source.run_whole(&fetch, request.fallback())?
-                } else {
-                    source.run(&fetch, request.fallback())?
-                };
-                let (tx, rx) = mpsc::channel(AHEAD);
-                tokio::spawn(write_ahead(feeds, tx, whole.then(Whole::default)));
-                *state = ReaderState::Open(rx);
-            }
-            let ReaderState::Open(rx) = &mut *state else {
-                return Ok(Done::new(None));
+            // Closing drops the page being waited for, and with it the writer and the fetch.
+            let closing = async {
+                if closed.wait_for(|closed| *closed).await.is_err() {
+                    // The reader is gone without a close(): only the reader closes a run.
+                    std::future::pending::<()>().await;
+                }
             };
-            let Some((step, warnings)) = rx.recv().await else {
-                // The writer stops only after an end or an error, both handed on.
+            let step = tokio::select! {
+                biased;
+                () = closing => None,
+                step = read(&mut state) => Some(step),
+            };
+            step.unwrap_or_else(|| {
                 *state = ReaderState::Done(None);
-                return Ok(Done::new(None));
-            };
-            match step {
-                Ok(Step::Page(page)) => Ok(Done::with_warnings(Some(page), warnings)),
-                Ok(Step::End(order)) => {
-                    *state = ReaderState::Done(order);
-                    Ok(Done::with_warnings(None, warnings))
-                }
-                Err(failure) => {
-                    *state = ReaderState::Done(None);
-                    Err(failure)
-                }
-            }
+                Ok(Done::new(None))
+            })
         })
     }
 
@@ -130,12 +118,51 @@ impl PageReader {
         }
     }
 
-    /// Stops the fetch, a request in flight included; `next()` gives `null` from now on.
-    /// (Called between `next()`s, as the package's functions do.)
+    /// Stops the fetch, a request in flight included; `next()` gives `null` from now on, a
+    /// `next()` still waiting for its page included.
     #[napi]
     pub fn close(&self) {
+        self.closed.send_replace(true);
+        // Between `next()`s nothing waits to see the flag: drop the run here.
         if let Ok(mut state) = self.state.try_lock() {
             *state = ReaderState::Done(None);
+        }
+    }
+}
+
+/// The next step of `next()`: opens the run on the first call, then hands on what the writer
+/// sends.
+async fn read(state: &mut ReaderState) -> Result<Done<Option<RawPage>>, Failure> {
+    if let ReaderState::Ready { options, whole } = &*state {
+        let request = options.request()?;
+        let fetch = request.fetch_options()?;
+        let source = request.open(&cwd()?).await?;
+        let feeds = if *whole {
+            source.run_whole(&fetch, request.fallback())?
+        } else {
+            source.run(&fetch, request.fallback())?
+        };
+        let (tx, rx) = mpsc::channel(AHEAD);
+        tokio::spawn(write_ahead(feeds, tx, whole.then(Whole::default)));
+        *state = ReaderState::Open(rx);
+    }
+    let ReaderState::Open(rx) = &mut *state else {
+        return Ok(Done::new(None));
+    };
+    let Some((step, warnings)) = rx.recv().await else {
+        // The writer stops only after an end or an error, both handed on.
+        *state = ReaderState::Done(None);
+        return Ok(Done::new(None));
+    };
+    match step {
+        Ok(Step::Page(page)) => Ok(Done::with_warnings(Some(page), warnings)),
+        Ok(Step::End(order)) => {
+            *state = ReaderState::Done(order);
+            Ok(Done::with_warnings(None, warnings))
+        }
+        Err(failure) => {
+            *state = ReaderState::Done(None);
+            Err(failure)
         }
     }
 }

@@ -324,3 +324,25 @@ test('leaving pages() early stops the request in flight', { timeout: 20_000 }, a
     hung.stop()
   }
 })
+
+test('return() while a next() waits settles both at once and stops the request in flight', { timeout: 20_000 }, async () => {
+  // Page 0 holds product 0; the request for the next page is never answered.
+  const hung = await loopback(3, 0, 1, true)
+  // Well before the client's own 30 s request timeout.
+  const soon = (promise) => Promise.race([promise, new Promise((ok) => setTimeout(ok, 5000, 'still pending after 5 s'))])
+  try {
+    await withAws(goodKeys, async () => {
+      const it = api.pages({ endpoint: hung.endpoint, types: ['product'], pageSize: 1 })
+      assert.deepEqual((await it.next()).value.items.map((i) => i.id), ['bench-0'])
+      const waiting = it.next()
+      await hung.said('waiting 1')
+      const returned = it.return('left')
+      assert.deepEqual(await soon(waiting), { value: undefined, done: true })
+      assert.deepEqual(await soon(returned), { value: 'left', done: true })
+      assert.deepEqual(await it.next(), { value: undefined, done: true })
+    })
+    assert.equal(await soon(hung.said('dropped 1').then(() => 'dropped')), 'dropped')
+  } finally {
+    hung.stop()
+  }
+})
