@@ -219,7 +219,7 @@ impl PreviousIndex {
             let (written, fragment) = (key.written, key.fragment.1);
             writer.push(&key, written, fragment)?;
         }
-        writer.finish()
+        writer.finish(&[]).map(drop)
     }
 }
 
@@ -394,13 +394,15 @@ impl ListEnds {
 }
 
 /// The index lines of this run, written in output order: in a full run every line (a base);
-/// in an incremental run only the lines that differ from the previous index (a delta, to
-/// which [`finish_delta`] adds the tombstones).
+/// in an incremental run only the lines that differ from the previous index, then the
+/// tombstones (a delta).
 pub(crate) struct IndexWriter {
     file: BufWriter<File>,
     path: PathBuf,
     /// Whether lines of the previous index that did not change are written too.
     every_line: bool,
+    /// Lines written so far.
+    lines: usize,
 }
 
 impl IndexWriter {
@@ -410,6 +412,7 @@ impl IndexWriter {
             file: BufWriter::new(file),
             path: path.to_path_buf(),
             every_line: false,
+            lines: 0,
         })
     }
 
@@ -436,44 +439,21 @@ impl IndexWriter {
             key.len,
             fragment,
         );
+        self.lines += 1;
         serde_json::to_writer(&mut self.file, &line)
             .map_err(std::io::Error::from)
             .and_then(|()| self.file.write_all(b"\n"))
             .map_err(|e| WriteError::io("write", &self.path, e))
     }
 
-    pub(crate) fn finish(mut self) -> Result<(), WriteError> {
-        self.file
-            .flush()
-            .map_err(|e| WriteError::io("write", &self.path, e))
-    }
-}
-
-/// Completes the delta at `path` that an [`IndexWriter`] wrote: adds a tombstone for every
-/// print of `received` (sorted) that none of its lines holds. Returns how many entries it has.
-pub(crate) fn finish_delta(path: &Path, received: &[[u8; 16]]) -> Result<usize, WriteError> {
-    let mut lines = Vec::new();
-    each_entry(path, &mut |entry| match entry {
-        Entry::Line(line) => {
-            lines.push(id_print(&line.2));
-            Ok(())
+    /// Adds a tombstone for each print of `gone` (ids the output no longer holds) after the
+    /// lines, and completes the file. Returns how many lines and tombstones it holds.
+    pub(crate) fn finish(mut self, gone: &[[u8; 16]]) -> Result<usize, WriteError> {
+        let write_error = |e| WriteError::io("write", &self.path, e);
+        for print in gone {
+            writeln!(self.file, "\"{}\"", hex::encode(print)).map_err(write_error)?;
         }
-        Entry::Gone(_) => Err("a tombstone before the run added any"),
-    })?;
-    lines.sort_unstable();
-    let file = File::options()
-        .append(true)
-        .open(path)
-        .map_err(|e| WriteError::io("write", path, e))?;
-    let mut file = BufWriter::new(file);
-    let mut entries = lines.len();
-    for print in received {
-        if lines.binary_search(print).is_err() {
-            entries += 1;
-            let hex = hex::encode(print);
-            writeln!(file, "\"{hex}\"").map_err(|e| WriteError::io("write", path, e))?;
-        }
+        self.file.flush().map_err(write_error)?;
+        Ok(self.lines + gone.len())
     }
-    file.flush().map_err(|e| WriteError::io("write", path, e))?;
-    Ok(entries)
 }

@@ -22,6 +22,8 @@ pub(crate) struct Placements {
     /// Id prints of every id this run received, sorted, when there is a previous run: its
     /// versions of these go. A full run keeps none, so its memory does not grow with items.
     superseded: Superseded,
+    /// Those of them whose newest version is a tombstone, sorted.
+    gone: Vec<[u8; 16]>,
     scratch: PathBuf,
     /// The content types, by rank, whose items change in this run: received, or gone.
     pub(crate) dirty: [bool; TYPES],
@@ -57,6 +59,7 @@ pub(crate) fn placements(
 ) -> Result<Placements, WriteError> {
     let mut placed = ExternalSort::new(sort_dir.to_path_buf(), "placed", limits);
     let mut superseded = Superseded::default();
+    let mut gone = Vec::new();
     let mut dirty = [false; TYPES];
     let mut by_id = by_id.finish()?;
     let mut current: Option<Vec<u8>> = None;
@@ -68,12 +71,15 @@ pub(crate) fn placements(
         let (meta, rest) = record.split_at(META_LEN);
         let sort_key = &rest[VERSION_LEN..];
         if index.is_some() {
-            superseded.0.push(
-                print
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| undecodable(sort_dir))?,
-            );
+            let print: [u8; 16] = print
+                .as_slice()
+                .try_into()
+                .map_err(|_| undecodable(sort_dir))?;
+            superseded.0.push(print);
+            // `meta[1]` is the tombstone flag.
+            if meta[1] != 0 {
+                gone.push(print);
+            }
         }
         let rank = usize::from(*sort_key.first().ok_or_else(|| undecodable(sort_dir))?);
         *dirty.get_mut(rank).ok_or_else(|| undecodable(sort_dir))? = true;
@@ -124,6 +130,7 @@ pub(crate) fn placements(
         previous,
         next_previous: None,
         superseded,
+        gone,
         scratch: sort_dir.to_path_buf(),
         dirty,
         previous_list_len,
@@ -131,9 +138,10 @@ pub(crate) fn placements(
 }
 
 impl Placements {
-    /// The prints of the ids this run received, sorted, when it builds on a previous run.
-    pub(crate) fn received(&self) -> &[[u8; 16]] {
-        &self.superseded.0
+    /// The prints of the ids this run received as tombstones, sorted, when it builds on a
+    /// previous run: the output no longer holds them.
+    pub(crate) fn gone(&self) -> &[[u8; 16]] {
+        &self.gone
     }
 
     /// The next item of the output.

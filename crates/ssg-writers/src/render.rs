@@ -5,7 +5,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, mpsc};
 
 use minijinja::value::{Serde, Value as Ctx};
@@ -131,8 +131,8 @@ impl<'a> Writer<'a> {
         })
     }
 
-    /// Renders what changed of every item in output order, keeps the rest, and writes the
-    /// index at `index_path`; returns how many items and the newest `synced_at`.
+    /// Renders what changed of every item in output order, keeps the rest, and writes each
+    /// item's line to `index`; returns how many items and the newest `synced_at`.
     ///
     /// Items are decided and their files written in order on this thread, while worker
     /// threads render the items of a small window ahead (each worker in the order it was
@@ -141,11 +141,10 @@ impl<'a> Writer<'a> {
     pub(crate) fn write_items(
         &mut self,
         placements: &mut Placements,
-        index_path: &Path,
+        index: &mut IndexWriter,
     ) -> Result<(usize, Option<Timestamp>), WriteError> {
         let engine = self.inputs.engine;
         let same_templates = self.inputs.same_templates;
-        let mut index = IndexWriter::create(index_path)?;
         let list_template = engine.list_item_template();
         let mut lists: Vec<List> = Vec::new();
         if list_template.is_some() {
@@ -277,11 +276,10 @@ impl<'a> Writer<'a> {
                     synced_until = synced_until.max(rendered.synced);
                 }
                 count += 1;
-                self.write(plan, rendered, &mut lists, &mut index)?;
+                self.write(plan, rendered, &mut lists, index)?;
             }
             Ok::<(), WriteError>(())
         })?;
-        index.finish()?;
         for mut list in lists {
             list.copy_span()?;
             if let List::Spliced {

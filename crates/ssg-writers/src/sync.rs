@@ -12,7 +12,7 @@ use unified_content::{SCHEMA_VERSION, Timestamp, UnifiedContent};
 
 use crate::deltas::Kind;
 use crate::files::Files;
-use crate::index::{INDEX_FILE, finish_delta, segment_name, segments};
+use crate::index::{INDEX_FILE, IndexWriter, segment_name, segments};
 use crate::journal::{self, Journal, remove_tree};
 use crate::keys::{Key, id_print};
 use crate::render::{Inputs, SPECULATED, Speculated, Speculation, Writer};
@@ -343,11 +343,9 @@ impl SyncRun {
             None => self.run_dir.join(INDEX_FILE),
         };
         let mut writer = Writer::new(inputs, &mut report, files)?;
-        let (items, synced_until) = writer.write_items(&mut placements, &index_path)?;
-        let delta_entries = match &delta {
-            Some(path) => finish_delta(path, placements.received())?,
-            None => 0,
-        };
+        let mut index = IndexWriter::create(&index_path)?;
+        let (items, synced_until) = writer.write_items(&mut placements, &mut index)?;
+        let delta_entries = index.finish(placements.gone())?;
         drop(placements);
         writer.write_modules()?;
         let (files, referenced) = writer.into_parts();
