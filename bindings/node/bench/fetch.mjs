@@ -4,7 +4,8 @@
 // own process so that peak RSS is its own. Each line also gives the client process's CPU time
 // (the machine may be shared) and its longest garbage-collection pause and its kind, the part
 // of the event loop's delay that is V8's own. Usage: node bench/fetch.mjs [N] [addon dir]
-// (BENCH_MODES, a comma-separated list, picks the measures).
+// (BENCH_MODES, a comma-separated list, picks the measures, among them `JSON.parse`, the same
+// page bodies parsed with no library; BENCH_PAGE_SIZE, the page size, 1000 by default).
 import { spawn, execFileSync } from 'node:child_process'
 import { monitorEventLoopDelay, PerformanceObserver, constants } from 'node:perf_hooks'
 import { resolve } from 'node:path'
@@ -23,9 +24,19 @@ const env = { ...process.env, AWS_ACCESS_KEY_ID: 'AKIDBENCH', AWS_SECRET_ACCESS_
 if (mode) {
   // One measure, in this process.
   const endpoint = process.env.BENCH_ENDPOINT
+  const pageSize = Number(process.env.BENCH_PAGE_SIZE ?? 1000)
   // Loaded before measuring: loading the addon is not part of a fetch.
   const { fetchContent, pages } = await import(resolve(addon, 'lib/main.mjs'))
   const { AwsClient } = await import('aws4fetch')
+  const aws = new AwsClient({ accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, region: 'eu-west-1', service: 'execute-api' })
+  const page = (cursor) => aws.fetch(`${endpoint}/content?content_type=product&limit=${pageSize}${cursor ? `&cursor=${cursor}` : ''}`)
+  // `JSON.parse` mode: the same pages' bytes, fetched before measuring, parsed one page a
+  // macrotask with no library at all (the floor of any client that keeps every item).
+  const bodies = []
+  for (let cursor = null; mode === 'JSON.parse' && (bodies.length === 0 || cursor); ) {
+    bodies.push(Buffer.from(await (await page(cursor)).arrayBuffer()))
+    cursor = JSON.parse(bodies.at(-1)).next_cursor
+  }
   const delay = monitorEventLoopDelay({ resolution: 1 })
   let maxGc = 0
   let maxGcKind = 'none'
@@ -42,18 +53,23 @@ if (mode) {
   const cpuStart = process.cpuUsage()
   let count = 0
   if (mode === 'fetchContent') {
-    count = (await fetchContent({ endpoint, types: ['product'], pageSize: 1000 })).length
+    count = (await fetchContent({ endpoint, types: ['product'], pageSize })).length
   } else if (mode === 'pages') {
-    for await (const page of pages({ endpoint, types: ['product'], pageSize: 1000 })) count += page.items.length
+    for await (const page of pages({ endpoint, types: ['product'], pageSize })) count += page.items.length
+  } else if (mode === 'JSON.parse') {
+    const items = []
+    for (const body of bodies) {
+      await new Promise((resolve) => setImmediate(resolve))
+      items.push(...JSON.parse(body.toString('utf8')).items)
+    }
+    count = items.length
   } else {
-    const aws = new AwsClient({ accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, region: 'eu-west-1', service: 'execute-api' })
     const items = []
     let cursor = null
     do {
-      const url = `${endpoint}/content?content_type=product&limit=1000${cursor ? `&cursor=${cursor}` : ''}`
-      const page = await (await aws.fetch(url)).json()
-      items.push(...page.items)
-      cursor = page.next_cursor
+      const body = await (await page(cursor)).json()
+      items.push(...body.items)
+      cursor = body.next_cursor
     } while (cursor)
     count = items.length
   }
