@@ -17,7 +17,7 @@ mod slug;
 mod validate;
 mod version;
 
-pub use digest::content_digest;
+pub use digest::{content_digest, write_with_digest};
 pub use event::{ContentEvent, Environment, EventType};
 pub use js_safe::{make_js_safe, quoted_in_js, to_js_safe_vec};
 pub use model::{

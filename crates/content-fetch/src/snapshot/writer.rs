@@ -12,11 +12,12 @@ use std::path::{Path, PathBuf};
 use spill_sort::{ExternalSort, Limits, SortError};
 use tempfile::{NamedTempFile, TempDir};
 use unified_content::{
-    ContentStatus, ContentType, SCHEMA_VERSION, Timestamp, UnifiedContent, Version, content_digest,
+    ContentStatus, ContentType, SCHEMA_VERSION, Timestamp, UnifiedContent, Version,
+    write_with_digest,
 };
 
 use super::file::{self, Canonical};
-use super::{SNAPSHOT_FORMAT, SnapshotHeader, SnapshotItem, temp};
+use super::{SNAPSHOT_FORMAT, SnapshotHeader, temp};
 use crate::error::FetchError;
 use crate::fetch::Filters;
 
@@ -28,6 +29,9 @@ const OFFSET: std::ops::Range<usize> = DRAFT + 1..DRAFT + 9;
 const LEN: std::ops::Range<usize> = OFFSET.end..OFFSET.end + 4;
 const DIGEST: std::ops::Range<usize> = LEN.end..LEN.end + 32;
 const RECORD_LEN: usize = DIGEST.end;
+/// How a spooled item's line starts, as `serde_json` writes a [`SnapshotItem`](super::SnapshotItem): its digest's
+/// hex digits come next.
+const LINE_START: &[u8] = b"{\"digest\":\"sha256:";
 
 /// A snapshot being pulled, streamed to disk as pages arrive so that memory does not grow
 /// with the items: each item goes to a spool file at once, and [`SnapshotWriter::finish`]
@@ -113,18 +117,23 @@ impl SnapshotWriter {
         self.undo_dedupe()?;
         for content in items {
             self.received += 1;
-            let item = SnapshotItem {
-                digest: content_digest(&content),
-                content,
-            };
+            // The bytes `serde_json` writes for a `SnapshotItem`, with the item serialized once:
+            // its digest is read off its JSON, then written into the space left for it.
             let line = &mut self.line;
             line.clear();
-            serde_json::to_writer(&mut *line, &item).expect("a snapshot item always serializes");
+            line.extend_from_slice(LINE_START);
+            let hex_at = line.len();
+            line.resize(hex_at + 64, b'0');
+            line.extend_from_slice(b"\",\"content\":");
+            let digest = write_with_digest(&content, line);
+            hex::encode_to_slice(digest, &mut line[hex_at..hex_at + 64])
+                .expect("a SHA-256 is 64 hex digits");
+            line.push(b'}');
             // Checked before the write, so that the spool holds only items recorded.
             let len = u32::try_from(line.len()).map_err(|_| {
                 FetchError::snapshot(
                     &self.path,
-                    format!("item '{}' is over 4 GiB as JSON", item.content.id),
+                    format!("item '{}' is over 4 GiB as JSON", content.id),
                 )
             })?;
             line.push(b'\n');
@@ -133,20 +142,13 @@ impl SnapshotWriter {
                 .write_all(line)
                 .map_err(|e| spool_error(&self.path, e))?;
             self.spool_len += line.len() as u64;
-            let SnapshotItem { digest, content } = item;
             let mut record = [0; RECORD_LEN];
             record[VERSION].copy_from_slice(&content.version().to_bytes());
             record[RANK] = content.content_type.rank();
             record[DRAFT] = u8::from(content.status == ContentStatus::Draft);
             record[OFFSET].copy_from_slice(&offset.to_le_bytes());
             record[LEN].copy_from_slice(&len.to_le_bytes());
-            hex::decode_to_slice(
-                digest
-                    .strip_prefix("sha256:")
-                    .expect("content digests are sha256:<hex>"),
-                &mut record[DIGEST],
-            )
-            .expect("content digests are sha256:<hex>");
+            record[DIGEST].copy_from_slice(&digest);
             self.by_id
                 .push(content.id.as_bytes(), &record)
                 .map_err(|e| self.sort_error(e))?;
