@@ -27,6 +27,9 @@ pub fn write_with_digest(item: &UnifiedContent, out: &mut Vec<u8>) -> [u8; 32] {
     sha.finalize().into()
 }
 
+/// An object's entry: its key as text (the sort key), its key as written, its value as written.
+type Entry<'a> = (Cow<'a, [u8]>, &'a [u8], &'a [u8]);
+
 /// Emits the value at the start of `json` with every object's keys sorted by their text and
 /// each key once (the last one), as a `serde_json::Value` prints them, leaving out `synced_at`
 /// from the top object when `top`; returns the length of the value read. `json` is
@@ -35,8 +38,7 @@ pub fn write_with_digest(item: &UnifiedContent, out: &mut Vec<u8>) -> [u8; 32] {
 fn canonical(json: &[u8], top: bool, emit: &mut dyn FnMut(&[u8])) -> usize {
     match json[0] {
         b'{' => {
-            // (key as text, key as written, value as written)
-            let mut entries: Vec<(Cow<[u8]>, &[u8], &[u8])> = Vec::new();
+            let mut entries: Vec<Entry> = Vec::new();
             let mut at = 1;
             while json[at] != b'}' {
                 let key = &json[at..at + value_len(&json[at..])];
