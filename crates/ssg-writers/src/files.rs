@@ -50,34 +50,9 @@ pub(crate) struct Files {
 }
 
 /// A file name's print: only ever compared within one run, never stored past it. A fixed
-/// seed's foldhash (SipHash cost 4% of an incremental run), spread evenly so that
-/// [`holds`] can guess where a print sits.
+/// seed's foldhash: SipHash cost 4% of an incremental run.
 fn print(rel: &str) -> u64 {
     foldhash::quality::FixedState::default().hash_one(rel)
-}
-
-/// Whether the sorted `prints` hold `wanted`. Prints spread evenly over the `u64` range, so
-/// a few guesses from the value (interpolation search) land beside it, then a binary search
-/// of what is left: a binary search alone made ~17 scattered reads per file at 100,000 names.
-fn holds(prints: &[u64], wanted: u64) -> bool {
-    let (mut lo, mut hi) = (0, prints.len());
-    for _ in 0..4 {
-        if hi - lo <= 16 {
-            break;
-        }
-        let (first, last) = (prints[lo], prints[hi - 1]);
-        if wanted <= first || wanted >= last {
-            return wanted == first || wanted == last;
-        }
-        let share = (wanted - first) as f64 / (last - first) as f64;
-        let at = (lo + (share * (hi - 1 - lo) as f64) as usize).clamp(lo + 1, hi - 2);
-        match prints[at].cmp(&wanted) {
-            std::cmp::Ordering::Equal => return true,
-            std::cmp::Ordering::Less => lo = at + 1,
-            std::cmp::Ordering::Greater => hi = at,
-        }
-    }
-    prints[lo..hi].binary_search(&wanted).is_ok()
 }
 
 impl Files {
@@ -154,7 +129,7 @@ impl Files {
         // is stays as listed (a file it did not write is never made this tool's).
         let written = match self.delta {
             false => writeln!(self.manifest, "{rel}"),
-            true if !staged || holds(&self.owned_prints, print) => return Ok(()),
+            true if !staged || self.owned_prints.binary_search(&print).is_ok() => return Ok(()),
             true => {
                 self.delta_entries += 1;
                 writeln!(self.manifest, "+{rel}")
@@ -168,7 +143,7 @@ impl Files {
         let old = join_inside(&self.out, rel);
         let ours = match self.owned {
             Owned::Everything => true,
-            Owned::Listed(_) => holds(&self.owned_prints, print(rel)),
+            Owned::Listed(_) => self.owned_prints.binary_search(&print(rel)).is_ok(),
         };
         if !ours && !self.empty && std::fs::symlink_metadata(&old).is_ok() {
             return Err(WriteError::ForeignFile { path: old });
@@ -233,7 +208,7 @@ impl Files {
         for folder in folders {
             let dir = join_inside(&self.staging, folder);
             each_file(&dir, &format!("{folder}/"), &mut |rel| {
-                if holds(&recorded, print(rel)) {
+                if recorded.binary_search(&print(rel)).is_ok() {
                     return Ok(());
                 }
                 let path = join_inside(&self.staging, rel);
@@ -260,7 +235,7 @@ impl Files {
         // Looked up by `&str` first (one hash per file): a folder's name is copied once, not
         // once per file.
         if let Some(names) = self.listed.get(folder) {
-            return holds(names, wanted);
+            return names.binary_search(&wanted).is_ok();
         }
         let dir = match folder {
             "" => self.out.clone(),
@@ -268,7 +243,7 @@ impl Files {
         };
         let mut names = regular_files(&dir);
         names.sort_unstable();
-        let found = holds(&names, wanted);
+        let found = names.binary_search(&wanted).is_ok();
         self.listed.insert(folder.to_string(), names);
         found
     }
@@ -357,7 +332,7 @@ impl Files {
                 .try_into()
                 .map_err(|_| crate::merge::undecodable(run_dir))?;
             let print = u64::from_be_bytes(bytes);
-            if holds(&appeared, print) {
+            if appeared.binary_search(&print).is_ok() {
                 foreign = Some(print);
                 break;
             }
@@ -415,7 +390,7 @@ impl Files {
         let (manifest, manifest_path) = (&mut self.manifest, &self.manifest_path);
         let (delta, delta_entries) = (self.delta, &mut self.delta_entries);
         let mut check = |rel: &str| {
-            if !holds(&gone, print(rel)) {
+            if gone.binary_search(&print(rel)).is_err() {
                 return Ok(());
             }
             if delta {
@@ -572,28 +547,6 @@ mod tests {
     use super::*;
     use crate::manifest::Manifest;
     use spill_sort::Limits;
-
-    /// The guessing search answers as a binary search does: every print there, and none
-    /// between, beside or beyond them, with duplicates and uneven spreads too.
-    #[test]
-    fn holds_answers_as_a_binary_search_does() {
-        let even: Vec<u64> = (0..5000).map(|i| print(&format!("{i}.json"))).collect();
-        let uneven: Vec<u64> = (0..3000u64)
-            .map(|i| i * i * i)
-            .chain([u64::MAX; 3])
-            .collect();
-        let small = vec![0, 1, 1, 7, u64::MAX];
-        for mut prints in [even, uneven, small, Vec::new()] {
-            prints.sort_unstable();
-            let probes = prints
-                .iter()
-                .flat_map(|p| [*p, p.wrapping_add(1), p.wrapping_sub(1)]);
-            for wanted in probes.chain([0, 1, u64::MAX / 2, u64::MAX]) {
-                let expected = prints.binary_search(&wanted).is_ok();
-                assert_eq!(holds(&prints, wanted), expected, "{wanted}");
-            }
-        }
-    }
 
     /// A run into an empty output skips each file's check while it renders; a user's file that
     /// appears at one of its paths meanwhile must still stop the commit, untouched.
