@@ -884,16 +884,7 @@ fn a_chain_of_incremental_runs_equals_a_full_run_and_drops_segments_nothing_uses
             vec![vec![first], vec![again, gone, twin]]
         };
         for step in steps {
-            let mut opts = options(&out);
-            opts.mode = Mode::Incremental;
-            let report = run(name, opts, &step).unwrap();
-            assert!(report.incremental);
-            apply_changes(&mut current, step);
-            let full = dir.path().join("full");
-            std::fs::remove_dir_all(&full).ok();
-            std::fs::remove_dir_all(ssg_writers::state_dir(&full)).ok();
-            run(name, options(&full), &current).unwrap();
-            assert_eq!(tree(&out), tree(&full), "{name}");
+            incremental_equals_full(name, dir.path(), &mut current, step);
         }
         // The first incremental run's segment held only the item the second one replaced.
         let segments: Vec<String> = siblings(&ssg_writers::state_dir(&out))
@@ -941,15 +932,7 @@ fn an_item_leaving_its_type_rewrites_that_types_files_as_a_full_run_does() {
         gone.status = ContentStatus::Deleted;
         at(&mut gone, "2026-03-02T00:00:00Z");
         for step in [vec![first, moved], vec![leaving, gone]] {
-            let mut opts = options(&out);
-            opts.mode = Mode::Incremental;
-            assert!(run(name, opts, &step).unwrap().incremental, "{name}");
-            apply_changes(&mut current, step);
-            let full = dir.path().join("full");
-            std::fs::remove_dir_all(&full).ok();
-            std::fs::remove_dir_all(ssg_writers::state_dir(&full)).ok();
-            run(name, options(&full), &current).unwrap();
-            assert_eq!(tree(&out), tree(&full), "{name}");
+            incremental_equals_full(name, dir.path(), &mut current, step);
         }
     }
 }
@@ -1090,6 +1073,26 @@ fn numbered(name: &str, prefix: &str, suffix: &str) -> bool {
     name.strip_prefix(prefix)
         .and_then(|rest| rest.strip_suffix(suffix))
         .is_some_and(|number| number.parse::<u32>().is_ok())
+}
+
+/// Runs `step` incrementally into `dir/out`, applies it to `current`, and asserts that the
+/// output equals a full run of `current` into `dir/full`.
+fn incremental_equals_full(
+    name: &str,
+    dir: &Path,
+    current: &mut Vec<UnifiedContent>,
+    step: Vec<UnifiedContent>,
+) {
+    let out = dir.join("out");
+    let mut opts = options(&out);
+    opts.mode = Mode::Incremental;
+    assert!(run(name, opts, &step).unwrap().incremental, "{name}");
+    apply_changes(current, step);
+    let full = dir.join("full");
+    std::fs::remove_dir_all(&full).ok();
+    std::fs::remove_dir_all(ssg_writers::state_dir(&full)).ok();
+    run(name, options(&full), current).unwrap();
+    assert_eq!(tree(&out), tree(&full), "{name}");
 }
 
 /// `current` after a run of `changes`: each changed item replaces its id's, a deleted one
