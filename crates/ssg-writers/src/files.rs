@@ -183,41 +183,6 @@ impl Files {
         Ok(())
     }
 
-    /// The length of the staged file `rel`.
-    pub(crate) fn staged_len(&self, rel: &str) -> Result<u64, WriteError> {
-        let path = join_inside(&self.staging, rel);
-        std::fs::metadata(&path)
-            .map(|m| m.len())
-            .map_err(|e| WriteError::io("read", &path, e))
-    }
-
-    /// Removes every staged file under the staging `folders` that this full run did not
-    /// record, so that only recorded files can reach the output (a folder the output lacks
-    /// moves in whole).
-    pub(crate) fn remove_unrecorded(&mut self, folders: &[&str]) -> Result<(), WriteError> {
-        debug_assert!(!self.delta, "a full run's list names every file it records");
-        self.manifest
-            .flush()
-            .map_err(|e| WriteError::io("write", &self.manifest_path, e))?;
-        let mut recorded = Vec::new();
-        each_line(&self.manifest_path, &mut |rel| {
-            recorded.push(print(rel));
-            Ok(())
-        })?;
-        recorded.sort_unstable();
-        for folder in folders {
-            let dir = join_inside(&self.staging, folder);
-            each_file(&dir, &format!("{folder}/"), &mut |rel| {
-                if recorded.binary_search(&print(rel)).is_ok() {
-                    return Ok(());
-                }
-                let path = join_inside(&self.staging, rel);
-                std::fs::remove_file(&path).map_err(|e| WriteError::io("remove", &path, e))
-            })?;
-        }
-        Ok(())
-    }
-
     /// Keeps the output's file `rel` as it is, without rendering it, when it is there.
     pub(crate) fn keep(&mut self, rel: &str) -> Result<bool, WriteError> {
         if !self.exists(rel) {

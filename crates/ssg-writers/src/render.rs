@@ -11,7 +11,7 @@ use std::sync::{Arc, mpsc};
 use minijinja::value::{Serde, Value as Ctx};
 use unified_content::{ContentType, SCHEMA_VERSION, Timestamp};
 
-use crate::files::{Files, Staged};
+use crate::files::Files;
 use crate::index::{IndexWriter, segment_name};
 use crate::keys::{Key, Source, Written};
 use crate::merge::Placements;
@@ -22,10 +22,8 @@ use crate::{Engine, RunReport, WriteError, WriteOptions, typegen};
 
 mod item;
 mod json;
-mod speculate;
 
 use item::{Job, Line, Rendered};
-pub(crate) use speculate::{SPECULATED, Speculated, Speculation};
 
 /// What the render loop reads: the run's settings and where items' lines are.
 pub(crate) struct Inputs<'a> {
@@ -43,8 +41,6 @@ pub(crate) struct Inputs<'a> {
     pub(crate) state_dir: PathBuf,
     /// The previous run's newest `synced_at`.
     pub(crate) synced_until: Option<Timestamp>,
-    /// The entry files rendered while the fetch ran.
-    pub(crate) speculated: Speculated,
 }
 
 /// The render loop of one commit.
@@ -56,13 +52,6 @@ pub(crate) struct Writer<'a> {
     segments: HashMap<u32, Arc<File>>,
     /// The segments the new index refers to.
     referenced: BTreeSet<u32>,
-    /// Items rendered ahead met so far, and those of them whose file stays as rendered.
-    ahead_seen: usize,
-    ahead_used: usize,
-    /// The items whose file rendered ahead stays: where each one's line is (offset and
-    /// length) and its file (length and path), little endian, to count their bytes and
-    /// newest `synced_at` when not every item rendered ahead is in the output as rendered.
-    ahead_kept: Option<BufWriter<File>>,
 }
 
 /// How one type's list file is written.
@@ -102,9 +91,6 @@ impl<'a> Writer<'a> {
             spool: Arc::new(spool),
             segments: HashMap::new(),
             referenced: BTreeSet::new(),
-            ahead_seen: 0,
-            ahead_used: 0,
-            ahead_kept: None,
         })
     }
 
@@ -302,124 +288,19 @@ impl<'a> Writer<'a> {
                 self.files.settle(&rel)?;
             }
         }
-        self.settle_ahead(&mut synced_until)?;
         Ok((count, synced_until))
-    }
-
-    /// Notes the item whose file `rel` rendered ahead stays: where its line is, and its file.
-    fn keep_ahead(&mut self, key: &Key, rel: &str) -> Result<(), WriteError> {
-        self.ahead_used += 1;
-        let path = self.ahead_path();
-        let file = match &mut self.ahead_kept {
-            Some(file) => file,
-            None => self.ahead_kept.insert(BufWriter::new(
-                File::options()
-                    .read(true)
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    .open(&path)
-                    .map_err(|e| WriteError::io("create", &path, e))?,
-            )),
-        };
-        let rel_len = u32::try_from(rel.len()).expect("a path under 4 GiB");
-        [
-            &key.offset.to_le_bytes()[..],
-            &key.len.to_le_bytes(),
-            &rel_len.to_le_bytes(),
-            rel.as_bytes(),
-        ]
-        .into_iter()
-        .try_for_each(|part| file.write_all(part))
-        .map_err(|e| WriteError::io("write", &path, e))
-    }
-
-    fn ahead_path(&self) -> PathBuf {
-        self.inputs.spool.with_file_name(AHEAD_FILE)
-    }
-
-    /// After every item, when items were rendered ahead: counts the bytes and the newest
-    /// `synced_at` of those whose file stays, and, unless every one of them is in the output,
-    /// removes the staged files that no item of the output holds (a version replaced by a
-    /// later one, or an item deleted), so that none can reach the output.
-    fn settle_ahead(&mut self, synced_until: &mut Option<Timestamp>) -> Result<(), WriteError> {
-        let ahead = self.inputs.speculated;
-        if ahead.count == 0 {
-            return Ok(());
-        }
-        let all_placed = ahead.valid && self.ahead_seen == ahead.count;
-        if all_placed {
-            *synced_until = (*synced_until).max(ahead.synced);
-        }
-        // Every file rendered ahead stays as rendered: their bytes are the render threads'.
-        if all_placed && self.ahead_used == ahead.count {
-            self.files.bytes += ahead.bytes;
-            return Ok(());
-        }
-        if let Some(file) = self.ahead_kept.take() {
-            let path = self.ahead_path();
-            let file = file
-                .into_inner()
-                .map_err(|e| WriteError::io("write", &path, e.into_error()))?;
-            let mut kept = std::io::BufReader::new(file);
-            kept.seek(SeekFrom::Start(0))
-                .map_err(|e| WriteError::io("read", &path, e))?;
-            let mut record = [0; 16];
-            let (mut raw, mut rel) = (Vec::new(), Vec::new());
-            loop {
-                match kept.read_exact(&mut record) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-                    Err(e) => return Err(WriteError::io("read", &path, e)),
-                }
-                let offset = u64::from_le_bytes(record[..8].try_into().expect("8 bytes"));
-                let len = u32::from_le_bytes(record[8..12].try_into().expect("4 bytes"));
-                let rel_len = u32::from_le_bytes(record[12..].try_into().expect("4 bytes"));
-                rel.resize(rel_len as usize, 0);
-                kept.read_exact(&mut rel)
-                    .map_err(|e| WriteError::io("read", &path, e))?;
-                let rel =
-                    std::str::from_utf8(&rel).map_err(|_| crate::merge::undecodable(&path))?;
-                self.files.bytes += self.files.staged_len(rel)?;
-                if all_placed {
-                    continue;
-                }
-                raw.resize(len as usize, 0);
-                let spool = &self.inputs.spool;
-                item::read_at(&self.spool, &mut raw, offset)
-                    .map_err(|e| WriteError::io("read", spool, e))?;
-                let (_, synced) = item::parse(&raw).map_err(|e| WriteError::State {
-                    path: spool.clone(),
-                    message: e.to_string(),
-                })?;
-                *synced_until = (*synced_until).max(synced);
-            }
-        }
-        if all_placed {
-            return Ok(());
-        }
-        let (engine, markdown) = (self.inputs.engine, self.inputs.options.markdown);
-        let folders: Vec<&str> = ContentType::ALL
-            .into_iter()
-            .filter(|t| engine.entry_file(*t, markdown).is_some())
-            .map(collection_name)
-            .collect();
-        self.files.remove_unrecorded(&folders)
     }
 
     /// Decides what to do with `key`'s files (its slug, whether they stay or are rendered)
     /// and reads its line when something is rendered, into the job for a worker.
     fn plan(
         &mut self,
-        mut key: Key,
+        key: Key,
         planner: &mut Planner,
         list_template: Option<&'static str>,
         lists: &[List],
     ) -> Result<(Plan, Option<Job>), WriteError> {
         let options = self.inputs.options;
-        let ahead = key.source == Source::Spool && key.offset & SPECULATED != 0;
-        key.offset &= !SPECULATED;
-        self.ahead_seen += usize::from(ahead);
         let (key_slug, key_id) = (key.slug(), key.id());
         let mut suffixed = None;
         let mut written = Written::Plain;
@@ -446,8 +327,6 @@ impl<'a> Writer<'a> {
             _ => planner.remember(key.content_type, key_slug, key_id),
         }
         let slug = suffixed.as_deref().unwrap_or(key_slug);
-        // Rendered ahead under this same name, from this same line.
-        let ahead = ahead && self.inputs.speculated.valid && written == Written::Plain;
         // An item of the previous run written under the same name by the same templates:
         // its files are what they were, so it is neither read nor rendered.
         let kept =
@@ -464,14 +343,8 @@ impl<'a> Writer<'a> {
                 for part in [folder, "/", slug, ".", entry.extension] {
                     rel.push_str(part);
                 }
-                let how = if ahead {
-                    EntryPlan::Ahead
-                } else if kept && self.files.exists(&rel) {
-                    EntryPlan::Keep
-                } else {
-                    EntryPlan::Render(entry.template)
-                };
-                (rel, how)
+                let keep = kept && self.files.exists(&rel);
+                (rel, (!keep).then_some(entry.template))
             });
         let list =
             list_template.and_then(
@@ -482,10 +355,9 @@ impl<'a> Writer<'a> {
                 },
             );
         // What a worker renders: the entry file unless kept, the fragment unless copied.
-        let entry_job = entry.as_ref().and_then(|(rel, how)| match how {
-            EntryPlan::Render(t) => Some((rel.clone(), *t)),
-            _ => None,
-        });
+        let entry_job = entry
+            .as_ref()
+            .and_then(|(rel, t)| Some((rel.clone(), (*t)?)));
         let list_job = match list {
             Some(ListPlan::Render(t)) => Some(t),
             _ => None,
@@ -507,7 +379,7 @@ impl<'a> Writer<'a> {
             key,
             written,
             duplicate,
-            entry,
+            entry: entry.map(|(rel, template)| (rel, template.is_none())),
             list,
             worker: None,
         };
@@ -540,16 +412,11 @@ impl<'a> Writer<'a> {
         if let Some(warning) = rendered.warning.take() {
             self.warn(warning);
         }
-        if let Some((rel, how)) = entry {
-            match (how, rendered.entry.take()) {
-                (EntryPlan::Keep, _) => self.files.keep_existing(&rel)?,
-                // Its bytes are counted once every item is placed (see `settle_ahead`).
-                (EntryPlan::Ahead, _) => {
-                    self.files.record(&rel, Staged::Written(0))?;
-                    self.keep_ahead(&key, &rel)?;
-                }
-                (EntryPlan::Render(_), Some(staged)) => self.files.record(&rel, staged)?,
-                (EntryPlan::Render(_), None) => unreachable!("an entry file not kept is rendered"),
+        if let Some((rel, keep)) = entry {
+            match (keep, rendered.entry.take()) {
+                (true, _) => self.files.keep_existing(&rel)?,
+                (false, Some(staged)) => self.files.record(&rel, staged)?,
+                (false, None) => unreachable!("an entry file not kept is rendered"),
             }
         }
         let mut fragment = key.fragment.1;
@@ -703,9 +570,6 @@ fn hand(jobs: &[mpsc::Sender<Vec<Job>>], next: &mut usize, batch: &mut Vec<Job>)
     *next = (*next + 1) % jobs.len();
 }
 
-/// The run folder's list of where the lines of items whose file rendered ahead are.
-const AHEAD_FILE: &str = "ahead";
-
 /// Items decided ahead of the one being written: enough to keep the workers busy, few enough
 /// that memory does not notice.
 const WINDOW: usize = 128;
@@ -740,23 +604,12 @@ struct Plan {
     written: Written,
     /// Its slug is a duplicate: the warning, or under strict the error, raised in its turn.
     duplicate: Option<Result<String, WriteError>>,
-    /// Its entry file, and how it is made.
-    entry: Option<(String, EntryPlan)>,
+    /// Its entry file, and whether the output's file stays as it is.
+    entry: Option<(String, bool)>,
     /// What goes into its type's list file.
     list: Option<ListPlan>,
     /// The worker rendering it, when something of it is rendered.
     worker: Option<usize>,
-}
-
-/// How an item's entry file is made.
-#[derive(Clone, Copy)]
-enum EntryPlan {
-    /// The output's file stays as it is.
-    Keep,
-    /// Rendered while the fetch ran: staged already.
-    Ahead,
-    /// Rendered with the template.
-    Render(&'static str),
 }
 
 /// How an item's fragment of its type's list file is made.

@@ -4,8 +4,7 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use unified_content::{SCHEMA_VERSION, Timestamp, UnifiedContent};
@@ -15,7 +14,7 @@ use crate::files::Files;
 use crate::index::{INDEX_FILE, IndexWriter, segment_name, segments};
 use crate::journal::{self, Journal, remove_tree};
 use crate::keys::{Key, id_print};
-use crate::render::{Inputs, SPECULATED, Speculated, Speculation, Writer};
+use crate::render::{Inputs, Writer};
 use crate::state::{OLD_ITEMS_FILE, Previous, STATE_FILE, State, StateDir};
 use crate::templates::Templates;
 use crate::{Engine, MARKDOWN_TEMPLATES, WriteError};
@@ -106,7 +105,7 @@ pub struct RunReport {
 pub struct SyncRun {
     engine: &'static dyn Engine,
     options: WriteOptions,
-    templates: Arc<Templates>,
+    templates: Templates,
     state: StateDir,
     id: String,
     staging: PathBuf,
@@ -126,8 +125,6 @@ pub struct SyncRun {
     /// The memory bounds of the run's sorts.
     sort_limits: Limits,
     received: usize,
-    /// Entry files rendered while the fetch runs: a full run into an empty output only.
-    ahead: Option<Speculation>,
 }
 
 impl SyncRun {
@@ -170,7 +167,7 @@ impl SyncRun {
         if engine.supports_markdown() {
             embedded.push(MARKDOWN_TEMPLATES);
         }
-        let templates = Arc::new(Templates::load(&embedded, options.template_dir.as_deref())?);
+        let templates = Templates::load(&embedded, options.template_dir.as_deref())?;
         let previous = match options.mode {
             Mode::Full => None,
             Mode::Incremental => state.previous(engine)?,
@@ -194,11 +191,6 @@ impl SyncRun {
         let spool_path = run_dir.join(segment_name(segment));
         let spool =
             File::create(&spool_path).map_err(|e| WriteError::io("create", &spool_path, e))?;
-        let ahead = match previous.is_none() && is_empty(out) {
-            true => Speculation::start(engine, &templates, options.markdown, &staging)
-                .map_err(|e| WriteError::io("create", &staging, e))?,
-            false => None,
-        };
         Ok(SyncRun {
             engine,
             options,
@@ -217,7 +209,6 @@ impl SyncRun {
             by_id: ExternalSort::new(sort_dir, "by-id", Limits::DEFAULT),
             sort_limits: Limits::DEFAULT,
             received: 0,
-            ahead,
         })
     }
 
@@ -267,11 +258,6 @@ impl SyncRun {
                 )
             })?;
             key.deleted = item.is_deleted();
-            if let Some(ahead) = &mut self.ahead
-                && ahead.offer(&item, key.slug(), line)
-            {
-                key.offset |= SPECULATED;
-            }
             let record = key.record(Some(item.version().to_bytes()));
             self.by_id.push(&id_print(&item.id), &record)?;
         }
@@ -284,18 +270,6 @@ impl SyncRun {
         self.spool
             .flush()
             .map_err(|e| WriteError::io("write", &self.spool_path, e))?;
-        let mut speculated = self
-            .ahead
-            .take()
-            .map_or_else(Speculated::default, Speculation::finish);
-        // A file put into the output since the run began: the staged files are compared with
-        // the output's as usual, so those rendered ahead go and are rendered again.
-        if speculated.count > 0 && !is_empty(&self.options.out) {
-            remove_tree(&self.staging)
-                .and_then(|()| std::fs::create_dir(&self.staging))
-                .map_err(|e| WriteError::io("create", &self.staging, e))?;
-            speculated.valid = false;
-        }
         let mut report = RunReport {
             incremental: self.previous.is_some(),
             received: self.received,
@@ -331,7 +305,6 @@ impl SyncRun {
             segment: self.segment,
             state_dir: self.state.path().to_path_buf(),
             synced_until: self.previous.as_ref().and_then(|p| p.state.synced_until),
-            speculated,
         };
         // An incremental run writes a delta of the index, a full one a new base.
         let delta = self.previous.as_ref().map(|p| {
@@ -415,8 +388,6 @@ impl SyncRun {
 
 impl Drop for SyncRun {
     fn drop(&mut self) {
-        // Render threads first, so that nothing writes into the folders as they go.
-        drop(self.ahead.take());
         // After a commit both folders are gone; after a failure they hold a half-written
         // output that must not linger. Only this run's folders: another run's are its own.
         for dir in [&self.staging, &self.run_dir] {
@@ -424,14 +395,6 @@ impl Drop for SyncRun {
                 tracing::warn!(path = %dir.display(), error = %e, "could not remove a scratch folder; the next run removes it");
             }
         }
-    }
-}
-
-/// Whether `out` holds nothing (or is not there yet), as [`crate::files`] decides it.
-fn is_empty(out: &Path) -> bool {
-    match std::fs::read_dir(out) {
-        Ok(mut entries) => entries.next().is_none(),
-        Err(e) => e.kind() == io::ErrorKind::NotFound,
     }
 }
 
@@ -581,95 +544,6 @@ mod tests {
             }
         }
         files
-    }
-
-    /// A full Astro run of `items` into `out`, with or without rendering entry files ahead.
-    fn write_ahead(out: &Path, markdown: bool, ahead: bool, items: &[UnifiedContent]) -> RunReport {
-        let mut options = WriteOptions::new(out);
-        options.markdown = markdown;
-        let mut run = SyncRun::begin(crate::engine("astro").unwrap(), options).unwrap();
-        if !ahead {
-            run.ahead = None;
-        }
-        for page in items.chunks(7) {
-            run.add_page(page.to_vec()).unwrap();
-        }
-        if ahead {
-            assert!(run.ahead.as_ref().unwrap().count() > 0, "rendered ahead");
-        }
-        run.commit().unwrap()
-    }
-
-    /// The files of `out`'s state folder but its lock.
-    fn state_tree(out: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-        let mut files = tree(&crate::state_dir(out));
-        files.remove(Path::new("lock"));
-        files
-    }
-
-    #[test]
-    fn entry_files_rendered_ahead_are_the_bytes_rendered_at_the_commit() {
-        let fixture = fixture();
-        // Replaced versions (under other slugs), tombstones, duplicate and unsafe slugs; and a
-        // catalogue of one version per id with safe, distinct slugs, every file rendered ahead.
-        let hostile = catalog(&fixture);
-        let clean: Vec<_> = (0..60)
-            .map(|i| item(&fixture, i, &format!("item-{i}"), i))
-            .collect();
-        // One version per id, shared slugs, the higher ids first: the item rendered ahead
-        // under a slug is the one whose file is suffixed.
-        let duplicates: Vec<_> = (0..40)
-            .rev()
-            .map(|i| item(&fixture, i, &format!("slug-{}", i % 7), i))
-            .collect();
-        for markdown in [false, true] {
-            for (name, items) in [
-                ("hostile", &hostile),
-                ("clean", &clean),
-                ("duplicates", &duplicates),
-            ] {
-                let dir = tempfile::tempdir().unwrap();
-                let (ahead, after) = (dir.path().join("a/out"), dir.path().join("b/out"));
-                let expected = write_ahead(&after, markdown, false, items);
-                let report = write_ahead(&ahead, markdown, true, items);
-                let what = format!("markdown {markdown}, {name}");
-                assert_eq!(report, expected, "{what}");
-                assert_eq!(tree(&ahead), tree(&after), "{what}");
-                assert_eq!(state_tree(&ahead), state_tree(&after), "{what}");
-            }
-        }
-    }
-
-    #[test]
-    fn a_run_dropped_while_rendering_ahead_leaves_no_trace() {
-        let fixture = fixture();
-        let items = catalog(&fixture);
-        let listing = |dir: &Path| {
-            let mut names: Vec<_> = tree(dir).into_keys().collect();
-            names.retain(|p| !p.ends_with("lock"));
-            names
-        };
-        let mut seen = Vec::new();
-        for ahead in [true, false] {
-            let dir = tempfile::tempdir().unwrap();
-            let out = dir.path().join("out");
-            let mut run =
-                SyncRun::begin(crate::engine("astro").unwrap(), WriteOptions::new(&out)).unwrap();
-            if !ahead {
-                run.ahead = None;
-            }
-            for page in items[..40].chunks(7) {
-                run.add_page(page.to_vec()).unwrap();
-            }
-            if ahead {
-                assert!(run.ahead.as_ref().unwrap().count() > 10);
-            }
-            // The fetch of the next page fails: the caller drops the run.
-            drop(run);
-            assert!(!out.exists());
-            seen.push(listing(dir.path()));
-        }
-        assert_eq!(seen[0], seen[1]);
     }
 
     #[test]

@@ -71,10 +71,16 @@ impl Job {
         } = self.line;
         let mut raw = vec![0; len as usize];
         read_at(&file, &mut raw, offset).map_err(|e| WriteError::io("read", &path, e))?;
-        let (mut value, synced) = parse(&raw).map_err(|e| WriteError::State {
+        let mut value = Json::parse(&raw).map_err(|e| WriteError::State {
             path,
             message: format!("item '{}': {e}", self.id),
         })?;
+        // As `serde_json::from_value` read it: chrono's `Deserialize` takes only a string,
+        // parsed by this same `FromStr`.
+        let synced = value
+            .get("synced_at")
+            .and_then(Json::as_str)
+            .and_then(|s| s.parse::<Timestamp>().ok());
         let received = value.get("slug").and_then(Json::as_str).unwrap_or_default();
         let mut warning = None;
         if self.received && received != self.safe_slug {
@@ -119,41 +125,6 @@ impl Job {
     }
 }
 
-/// An item's line as its templates see it, and its `synced_at`.
-pub(super) fn parse(raw: &[u8]) -> serde_json::Result<(Json<'_>, Option<Timestamp>)> {
-    let value = Json::parse(raw)?;
-    // As `serde_json::from_value` read it: chrono's `Deserialize` takes only a string,
-    // parsed by this same `FromStr`.
-    let synced = value
-        .get("synced_at")
-        .and_then(Json::as_str)
-        .and_then(|s| s.parse::<Timestamp>().ok());
-    Ok((value, synced))
-}
-
-/// Renders the entry file `template` of the item on `line` under its `slug`, as
-/// [`Job::render`] does for an item whose slug is safe as received; and its `synced_at`.
-pub(super) fn render_entry(
-    templates: &Templates,
-    content_type: ContentType,
-    line: &[u8],
-    id: &str,
-    slug: &str,
-    template: &str,
-) -> Result<(String, Option<Timestamp>), WriteError> {
-    let (mut value, synced) = parse(line).map_err(|e| WriteError::State {
-        path: PathBuf::new(),
-        message: format!("item '{id}': {e}"),
-    })?;
-    value.set("slug", Json::Str(slug.to_string().into()));
-    let mut item = ItemContext {
-        content_type,
-        value,
-        ctx: None,
-    };
-    Ok((item.render(templates, template, id)?, synced))
-}
-
 /// One item as its templates see it: its JSON, made into a template context only for a
 /// template that [`Templates::shortcut`] cannot write directly.
 pub(super) struct ItemContext<'a> {
@@ -191,7 +162,7 @@ impl ItemContext<'_> {
 }
 
 /// Fills `buf` from `file` at `offset`, whatever other threads read of the same file.
-pub(super) fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
     #[cfg(unix)]
     return std::os::unix::fs::FileExt::read_exact_at(file, buf, offset);
     #[cfg(windows)]
