@@ -48,6 +48,11 @@ pub(crate) const TYPES: usize = ContentType::ALL.len();
 
 /// The length of [`Key::meta`]: source, deleted, written, offset (8), len (4).
 pub(crate) const META_LEN: usize = 15;
+
+/// Whether a key's [`Key::meta`] bytes are a tombstone's.
+pub(crate) fn is_tombstone(meta: &[u8]) -> bool {
+    meta[1] != 0
+}
 /// The length of an encoded [`Version`], the one newest-wins order shared with snapshots.
 pub(crate) const VERSION_LEN: usize = Version::BYTES;
 
@@ -135,7 +140,7 @@ impl Key {
                 1 => Source::Cache,
                 _ => return None,
             },
-            deleted: meta[1] != 0,
+            deleted: is_tombstone(meta),
             written: match meta[2] {
                 0 => Written::Unknown,
                 1 => Written::Plain,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::WriteError;
 use crate::index::{IndexReader, PreviousIndex};
-use crate::keys::{Key, META_LEN, TYPES, VERSION_LEN, id_print};
+use crate::keys::{Key, META_LEN, TYPES, VERSION_LEN, id_print, is_tombstone};
 use spill_sort::{ExternalSort, Limits, Sorted};
 
 /// Every item of the output, in order, as [`Placements::next`] yields them.
@@ -70,21 +70,20 @@ pub(crate) fn placements(
         };
         let (meta, rest) = record.split_at(META_LEN);
         let sort_key = &rest[VERSION_LEN..];
+        let deleted = is_tombstone(meta);
         if index.is_some() {
             let print: [u8; 16] = print
                 .as_slice()
                 .try_into()
                 .map_err(|_| undecodable(sort_dir))?;
             superseded.0.push(print);
-            // `meta[1]` is the tombstone flag.
-            if meta[1] != 0 {
+            if deleted {
                 gone.push(print);
             }
         }
         let rank = usize::from(*sort_key.first().ok_or_else(|| undecodable(sort_dir))?);
         *dirty.get_mut(rank).ok_or_else(|| undecodable(sort_dir))? = true;
-        // `meta[1]` is the tombstone flag.
-        if meta[1] == 0 {
+        if !deleted {
             placed.push(sort_key, meta)?;
         }
         Ok(())
